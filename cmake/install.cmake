@@ -1,0 +1,41 @@
+# Installs headers, libraries, the CMake package (find_package(braid CONFIG) -> braid::braid)
+# and a pkg-config file. Never install a sanitized build: consumers could not link it.
+include(CMakePackageConfigHelpers)
+set(braid_cfgdir ${CMAKE_INSTALL_LIBDIR}/cmake/braid)
+set(braid_install_targets braid_build_flags braid_abi_flags braid_braid)
+set(braid_install_includes "")
+foreach(m ${braid_modules})
+  list(APPEND braid_install_targets braid_${m})
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${m}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endforeach()
+install(TARGETS ${braid_install_targets} EXPORT braidTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY ${PROJECT_BINARY_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT braidTargets NAMESPACE braid:: DESTINATION ${braid_cfgdir})
+
+set(braid_config_extra "")
+if(TARGET braid_process)
+  set(braid_config_extra "find_dependency(cereal)\n")
+endif()
+file(WRITE ${PROJECT_BINARY_DIR}/braidConfig.cmake
+"include(CMakeFindDependencyMacro)
+find_dependency(Boost 1.81 CONFIG COMPONENTS context)
+find_dependency(fmt)
+find_dependency(spdlog)
+find_dependency(Threads)
+${braid_config_extra}include(\${CMAKE_CURRENT_LIST_DIR}/braidTargets.cmake)
+")
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/braidConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/braidConfig.cmake ${PROJECT_BINARY_DIR}/braidConfigVersion.cmake
+        DESTINATION ${braid_cfgdir})
+
+set(braid_pc_libs "")
+list(REVERSE braid_modules)
+foreach(m ${braid_modules})
+  string(APPEND braid_pc_libs " -lbraid_${m}")
+endforeach()
+list(REVERSE braid_modules)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/braid.pc.in ${PROJECT_BINARY_DIR}/braid.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/braid.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,206 @@
+// The hub: one event loop per thread. It owns the Asio io_context (epoll, kqueue, IOCP or
+// select underneath), braid's ready queue of coroutines and its timers, and runs them all
+// on the thread that created it.
+//
+// What may switch: every blocking braid call parks the calling coroutine and lets the hub
+// run others. Called outside any coroutine (in main, the "root" context), a blocking call
+// runs the hub until it can return, so `spawn` + `joinall` in main just works.
+#pragma once
+
+#include <braid/runtime/detail/fiber_record.hpp>
+#include <braid/runtime/detail/timer_heap.hpp>
+#include <braid/runtime/errors.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace braid {
+
+using Duration = std::chrono::steady_clock::duration;
+
+namespace detail {
+struct HubMailbox;
+}
+
+class Hub {
+ public:
+  /// The calling thread's hub, created on first use.
+  static Hub& current();
+  /// The calling thread's hub if it has one, else nullptr (never creates one).
+  static Hub* current_if_any() noexcept;
+
+  /// Builds a hub on its own io_context (concurrency hint 1).
+  Hub();
+  /// Adopts an application's io_context: braid coroutines and the application's own
+  /// Asio handlers then share one loop. `ctx` must outlive the hub.
+  explicit Hub(boost::asio::io_context& ctx);
+  Hub(const Hub&) = delete;
+  Hub& operator=(const Hub&) = delete;
+  /// Kills (unwinds with GreenletExit) every coroutine still alive, then closes the loop.
+  ~Hub();
+
+  /// Installs `hub` as the calling thread's hub (for an adopted io_context). The thread
+  /// must not have a hub yet; std::logic_error otherwise.
+  static Hub& install(std::unique_ptr<Hub> hub);
+
+  boost::asio::io_context& context() noexcept { return *ctx_; }
+
+  /// Runs coroutines, timers and I/O until no work is left or stop() is called.
+  /// Must be called outside any coroutine (std::logic_error otherwise).
+  void run();
+  /// Waits for and runs at least one ready coroutine or handler; returns how many ran
+  /// (0 when no work is left).
+  std::size_t run_once();
+  /// Runs what is ready now; never blocks. Returns how many coroutines and handlers ran.
+  std::size_t poll();
+  /// Runs for at most `d`; returns how many coroutines and handlers ran.
+  std::size_t run_for(Duration d);
+  /// Makes run()/run_for() return soon. Thread-safe.
+  void stop();
+  /// Runs `fn` on the hub's thread, from the loop (not inside a coroutine: spawn one from
+  /// `fn` to block). Thread-safe. An exception from `fn` is logged and swallowed.
+  void post(std::function<void()> fn);
+  /// A descriptor a host loop can poll for readability: the epoll instance on Linux,
+  /// -1 with reactors that have none. Wait on it with timeout next_timeout().
+  int native_handle() const;
+  /// How long a host loop may sleep before the hub needs to run again: zero when
+  /// coroutines are ready, the time to the next braid timer, or nullopt for "until the
+  /// native handle becomes readable".
+  std::optional<Duration> next_timeout() const;
+
+  /// Keeps run() and blocking calls from treating the loop as finished while alive
+  /// (for hubs fed by other threads through post()). Copyable; release by destroying.
+  class KeepAlive {
+   public:
+    explicit KeepAlive(Hub& hub);
+    ~KeepAlive();
+    KeepAlive(const KeepAlive& other);
+    KeepAlive& operator=(const KeepAlive&) = delete;
+
+   private:
+    Hub* hub_;
+  };
+
+  /// True when called from a spawned coroutine (false in the root context).
+  bool in_coroutine() const noexcept { return current_ != root_.get(); }
+  /// Number of spawned coroutines not yet finished.
+  std::size_t live_count() const noexcept { return live_count_; }
+
+  // ---- Internal interface for braid's own modules (coro/, net/, process/). ----
+
+  /// The running context: a spawned coroutine, or the root.
+  detail::FiberRecord& running() noexcept { return *current_; }
+
+  /// Result of a park with a deadline of its own.
+  enum class ParkResult { woken, timed_out };
+
+  /// Parks the running context until something calls schedule() on it. The caller has
+  /// registered itself where a wake will come from, and passes `cancel` to undo that
+  /// registration if an interrupt arrives. Throws GreenletExit (kill) and TimeoutError
+  /// (an enclosing Timeout); returns timed_out when the deadline identified by
+  /// `own_deadline` fired instead. Outside any coroutine it runs the loop until woken,
+  /// and throws LoopExit when nothing can wake it.
+  ParkResult park(detail::WaitInfo info, detail::CancelFn cancel, void* cancel_arg,
+                  const void* own_deadline = nullptr);
+  /// Makes a parked (or newly spawned) context ready to run. No-op otherwise.
+  void schedule(detail::FiberRecord& f) noexcept;
+  /// Delivers a kill or timeout to `f` at its switch point.
+  void interrupt(detail::FiberRecord& f, detail::Interrupt kind, const void* source = nullptr,
+                 std::chrono::nanoseconds length = {}) noexcept;
+  /// Clears a pending timeout interrupt that came from `source` (its scope ended).
+  void clear_timeout(detail::FiberRecord& f, const void* source) noexcept;
+  /// std::logic_error when the running code may not park (inside a hub callback).
+  void check_can_block(const detail::WaitInfo& info) const;
+  /// Throws a pending interrupt for the running context now, if any.
+  void check_interrupt();
+  /// Puts the running coroutine at the back of the ready queue and switches away; in the
+  /// root context, runs one non-blocking loop iteration.
+  void yield();
+  /// Starts tracking a spawned coroutine and queues it to run.
+  void start(std::shared_ptr<detail::FiberRecord> f);
+  /// Finishes a coroutine that never started (killed first): it will never run.
+  void cancel_unstarted(detail::FiberRecord& f) noexcept;
+
+  detail::TimerHeap& timers() noexcept { return timers_; }
+  void add_timer(detail::TimerNode& node) { timers_.push(node); }
+  void remove_timer(detail::TimerNode& node) noexcept { timers_.remove(node); }
+
+  /// Counts an outstanding operation that will complete through post() from another
+  /// thread (to_thread): the loop is not finished while any is pending.
+  void begin_external_work() noexcept;
+  void end_external_work() noexcept;
+  /// Thread-safe post that is dropped (returns false) once the hub is destroyed.
+  std::shared_ptr<detail::HubMailbox> mailbox() const noexcept { return mailbox_; }
+
+  /// In a forked child: a fresh io_context, no coroutines; the caller's context becomes
+  /// the root. Everything the parent had in flight is abandoned without running.
+  void reset_after_fork();
+
+ private:
+  struct ReadyQueue {
+    detail::FiberRecord* head = nullptr;
+    detail::FiberRecord* tail = nullptr;
+    std::size_t size = 0;
+    void push(detail::FiberRecord* f) noexcept;
+    detail::FiberRecord* pop() noexcept;
+  };
+
+  void init();
+  void require_root(const char* what) const;
+  bool run_iteration(bool may_block, std::optional<detail::Clock::time_point> until,
+                     std::size_t& ran);
+  std::size_t run_ready();
+  std::size_t run_timers();
+  bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until,
+               std::size_t& ran);
+  void arm_wake_timer();
+  void resume(detail::FiberRecord& f);
+  void switch_to_scheduler(detail::FiberRecord& self);
+  void wait_in_root(detail::FiberRecord& root);
+  [[noreturn]] void throw_interrupt(detail::FiberRecord& self);
+  void link_live(detail::FiberRecord& f) noexcept;
+  void unlink_live(detail::FiberRecord& f) noexcept;
+  void finish(detail::FiberRecord& f) noexcept;
+  void unwind_all() noexcept;
+  std::string describe_parked() const;
+  static boost::context::fiber fiber_main(detail::FiberRecord* f, boost::context::fiber&& sched);
+
+  std::unique_ptr<boost::asio::io_context> own_ctx_;  // null when adopting
+  boost::asio::io_context* ctx_;
+  std::unique_ptr<boost::asio::steady_timer> wake_timer_;  // armed for timers_.top()
+  detail::Clock::time_point wake_armed_at_ = detail::Clock::time_point::max();
+  detail::TimerHeap timers_;
+  ReadyQueue ready_;
+  std::unique_ptr<detail::FiberRecord> root_;   // the thread's own context
+  detail::FiberRecord* current_;                // running context
+  detail::FiberRecord* live_head_ = nullptr;    // spawned, not finished
+  std::size_t live_count_ = 0;
+  boost::context::fiber sched_cont_;            // the loop's context while a coroutine runs
+  void* sched_stack_bottom_ = nullptr;          // extents for AddressSanitizer's switch hooks
+  std::size_t sched_stack_size_ = 0;
+  int in_callback_ = 0;                         // >0 while a handler or timer callback runs
+  std::atomic<bool> stop_requested_{false};
+  bool shutting_down_ = false;
+  std::shared_ptr<detail::HubMailbox> mailbox_;
+
+  friend struct detail::HubMailbox;
+};
+
+namespace detail {
+/// Lets other threads post to a hub that may be destroyed meanwhile.
+struct HubMailbox {
+  std::mutex mutex;
+  Hub* hub = nullptr;  // null once the hub is gone
+  bool post(std::function<void()> fn);
+};
+}  // namespace detail
+
+}  // namespace braid

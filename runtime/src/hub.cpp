@@ -1,0 +1,296 @@
+// The hub's public face: creation per thread, the run/poll entry points for embedding,
+// post(), and the loop's phases (ready coroutines, timers, I/O), one function each.
+#include <braid/runtime/hub.hpp>
+
+#include <braid/runtime/detail/format.hpp>
+#include <braid/runtime/detail/stack_pool.hpp>
+#include <braid/runtime/log.hpp>
+
+#include "overflow_guard.hpp"
+#include "reactor_access.hpp"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <stdexcept>
+
+namespace braid {
+namespace {
+
+thread_local Hub* t_hub = nullptr;
+thread_local bool t_hub_destroyed = false;
+
+// Owns the thread's hub; its destructor runs at thread exit and unwinds live coroutines.
+struct HubOwner {
+  std::unique_ptr<Hub> hub;
+  ~HubOwner() {
+    hub.reset();
+    t_hub_destroyed = true;
+  }
+};
+thread_local HubOwner t_owner;
+
+// Coroutines beyond this many resumes in one go yield to timers and I/O.
+constexpr std::size_t kReadyBudget = 256;
+
+// A broken pipe is an error on that call (EPIPE), never the death of the process.
+void ignore_sigpipe_once() {
+  static const bool done = [] {
+    struct sigaction sa {};
+    sa.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &sa, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
+Hub& Hub::current() {
+  if (t_hub != nullptr) return *t_hub;
+  if (t_hub_destroyed) {
+    throw std::logic_error("braid: this thread's hub was already destroyed (thread exit)");
+  }
+  // The stack pool must outlive the hub (thread-locals die in reverse order of creation),
+  // because the hub's destructor unwinds coroutines that still run on pooled stacks.
+  detail::StackPool::local();
+  t_owner.hub = std::make_unique<Hub>();
+  t_hub = t_owner.hub.get();
+  return *t_hub;
+}
+
+Hub* Hub::current_if_any() noexcept { return t_hub; }
+
+Hub& Hub::install(std::unique_ptr<Hub> hub) {
+  if (t_hub != nullptr) {
+    throw std::logic_error("Hub::install: this thread already has a hub");
+  }
+  detail::StackPool::local();
+  t_owner.hub = std::move(hub);
+  t_hub = t_owner.hub.get();
+  return *t_hub;
+}
+
+Hub::Hub() : own_ctx_(std::make_unique<boost::asio::io_context>(1)), ctx_(own_ctx_.get()) {
+  init();
+}
+
+Hub::Hub(boost::asio::io_context& ctx) : ctx_(&ctx) { init(); }
+
+void Hub::init() {
+  ignore_sigpipe_once();
+  detail::install_overflow_guard();
+  root_ = std::make_unique<detail::FiberRecord>();
+  root_->is_root = true;
+  root_->name = "main";
+  root_->state = detail::FiberState::running;
+  current_ = root_.get();
+  wake_timer_ = std::make_unique<boost::asio::steady_timer>(*ctx_);
+  mailbox_ = std::make_shared<detail::HubMailbox>();
+  mailbox_->hub = this;
+}
+
+Hub::~Hub() {
+  shutting_down_ = true;
+  unwind_all();
+  {
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->hub = nullptr;
+  }
+  wake_timer_.reset();
+  timers_.clear();
+  own_ctx_.reset();
+  if (t_hub == this) t_hub = nullptr;
+}
+
+void Hub::require_root(const char* what) const {
+  if (in_callback_ > 0) {
+    throw std::logic_error(fmt::format("{} called from a hub callback", what));
+  }
+  if (current_ != root_.get()) {
+    throw std::logic_error(fmt::format(
+        "{} called inside coroutine '{}': only code outside coroutines drives the loop", what,
+        current_->name));
+  }
+}
+
+void Hub::run() {
+  require_root("Hub::run");
+  std::size_t ran = 0;
+  while (!stop_requested_.exchange(false)) {
+    if (!run_iteration(true, std::nullopt, ran)) break;
+  }
+}
+
+std::size_t Hub::run_once() {
+  require_root("Hub::run_once");
+  std::size_t ran = 0;
+  while (ran == 0 && !stop_requested_.exchange(false)) {
+    if (!run_iteration(true, std::nullopt, ran)) break;
+  }
+  return ran;
+}
+
+std::size_t Hub::poll() {
+  require_root("Hub::poll");
+  std::size_t ran = 0;
+  run_iteration(false, std::nullopt, ran);
+  ran += run_ready();  // what the I/O just woke
+  return ran;
+}
+
+std::size_t Hub::run_for(Duration d) {
+  require_root("Hub::run_for");
+  const auto until = detail::Clock::now() + d;
+  std::size_t ran = 0;
+  while (!stop_requested_.exchange(false) && detail::Clock::now() < until) {
+    if (!run_iteration(true, until, ran)) break;
+  }
+  return ran;
+}
+
+void Hub::stop() {
+  stop_requested_ = true;
+  boost::asio::post(*ctx_, [] {});  // wakes a loop blocked in the reactor
+}
+
+void Hub::post(std::function<void()> fn) {
+  boost::asio::post(*ctx_, [fn = std::move(fn)] {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      detail::log().error("function posted to the hub threw: {}", e.what());
+    } catch (...) {
+      detail::log().error("function posted to the hub threw a non-std exception");
+    }
+  });
+}
+
+int Hub::native_handle() const { return detail::reactor_native_handle(*ctx_); }
+
+std::optional<Duration> Hub::next_timeout() const {
+  if (ready_.size > 0) return Duration::zero();
+  const detail::TimerNode* top = timers_.top();
+  if (top == nullptr) return std::nullopt;
+  return std::max(Duration::zero(), top->deadline - detail::Clock::now());
+}
+
+Hub::KeepAlive::KeepAlive(Hub& hub) : hub_(&hub) {
+  hub_->ctx_->get_executor().on_work_started();
+}
+Hub::KeepAlive::KeepAlive(const KeepAlive& other) : hub_(other.hub_) {
+  hub_->ctx_->get_executor().on_work_started();
+}
+Hub::KeepAlive::~KeepAlive() { hub_->ctx_->get_executor().on_work_finished(); }
+
+void Hub::begin_external_work() noexcept { ctx_->get_executor().on_work_started(); }
+void Hub::end_external_work() noexcept { ctx_->get_executor().on_work_finished(); }
+
+bool detail::HubMailbox::post(std::function<void()> fn) {
+  std::lock_guard lock(mutex);
+  if (hub == nullptr) return false;
+  boost::asio::post(*hub->ctx_, std::move(fn));
+  return true;
+}
+
+// ---- the loop's phases ----
+
+// One turn of the loop: ready coroutines, due timers, then I/O (blocking only when
+// nothing else is ready). Returns false when no work is left at all.
+bool Hub::run_iteration(bool may_block, std::optional<detail::Clock::time_point> until,
+                        std::size_t& ran) {
+  ran += run_ready();
+  ran += run_timers();
+  const bool block = may_block && ready_.size == 0 && root_->state != detail::FiberState::ready &&
+                     !stop_requested_;
+  return poll_io(block, until, ran);
+}
+
+std::size_t Hub::run_ready() {
+  const std::size_t limit = std::max(ready_.size, kReadyBudget);
+  std::size_t n = 0;
+  while (n < limit) {
+    detail::FiberRecord* f = ready_.pop();
+    if (f == nullptr) break;
+    resume(*f);
+    ++n;
+  }
+  return n;
+}
+
+std::size_t Hub::run_timers() {
+  if (timers_.empty()) return 0;
+  const auto now = detail::Clock::now();
+  std::size_t n = 0;
+  ++in_callback_;
+  while (detail::TimerNode* t = timers_.top()) {
+    if (t->deadline > now) break;
+    timers_.pop();
+    t->fire(t->arg);
+    ++n;
+  }
+  --in_callback_;
+  return n;
+}
+
+bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, std::size_t& ran) {
+  if (ctx_->stopped()) ctx_->restart();
+  struct CallbackScope {
+    int& depth;
+    explicit CallbackScope(int& d) : depth(d) { ++depth; }
+    ~CallbackScope() { --depth; }
+  } scope(in_callback_);
+  if (!block) {
+    ran += ctx_->poll();
+    return true;
+  }
+  arm_wake_timer();
+  const std::size_t n = until ? ctx_->run_one_until(*until) : ctx_->run_one();
+  ran += n;
+  // run_one returns 0 without blocking only when the io_context has no work at all;
+  // with timers pending the wake timer is armed, so that is work.
+  return n > 0 || !ctx_->stopped() || !timers_.empty() || ready_.size > 0;
+}
+
+void Hub::arm_wake_timer() {
+  const detail::TimerNode* top = timers_.top();
+  if (top == nullptr) {
+    if (wake_armed_at_ != detail::Clock::time_point::max()) {
+      wake_timer_->cancel();  // a pending wait would count as work and delay LoopExit
+      wake_armed_at_ = detail::Clock::time_point::max();
+    }
+    return;
+  }
+  if (top->deadline >= wake_armed_at_) return;  // an earlier wake is already armed
+  wake_armed_at_ = top->deadline;
+  wake_timer_->expires_at(top->deadline);
+  wake_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec != boost::asio::error::operation_aborted) {
+      wake_armed_at_ = detail::Clock::time_point::max();
+    }
+  });
+}
+
+void Hub::ReadyQueue::push(detail::FiberRecord* f) noexcept {
+  f->next_ready = nullptr;
+  if (tail == nullptr) {
+    head = tail = f;
+  } else {
+    tail->next_ready = f;
+    tail = f;
+  }
+  ++size;
+}
+
+detail::FiberRecord* Hub::ReadyQueue::pop() noexcept {
+  detail::FiberRecord* f = head;
+  if (f == nullptr) return nullptr;
+  head = f->next_ready;
+  if (head == nullptr) tail = nullptr;
+  f->next_ready = nullptr;
+  --size;
+  return f;
+}
+
+}  // namespace braid

@@ -1,0 +1,299 @@
+// Switching between coroutines: resume, park, wake, interrupt (kill and timeouts), and
+// the lifecycle of a coroutine from spawn to its last switch.
+#include <braid/runtime/hub.hpp>
+
+#include <braid/runtime/detail/format.hpp>
+#include <braid/runtime/detail/stack_pool.hpp>
+#include <braid/runtime/log.hpp>
+
+#include <braid/runtime/detail/sanitizer.hpp>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+namespace braid {
+
+using detail::FiberRecord;
+using detail::FiberState;
+using detail::Interrupt;
+
+void Hub::start(std::shared_ptr<FiberRecord> f) {
+  FiberRecord& rec = *f;
+  rec.keep_alive = std::move(f);
+  rec.state = FiberState::created;
+  link_live(rec);
+  ready_.push(&rec);
+}
+
+void Hub::cancel_unstarted(FiberRecord& f) noexcept {
+  if (f.state != FiberState::created) return;
+  // It stays in the ready queue; resume() drops it without running it.
+  f.state = FiberState::done;
+  unlink_live(f);
+  f.on_killed_before_start();
+}
+
+void Hub::resume(FiberRecord& f) {
+  if (f.state == FiberState::done) {  // killed before it ever ran
+    auto last_ref = std::move(f.keep_alive);
+    return;
+  }
+  if (f.state == FiberState::created) {
+    FiberRecord* rec = &f;
+    f.cont = boost::context::fiber(
+        std::allocator_arg, detail::PooledStack(f),
+        [rec](boost::context::fiber&& sched) { return fiber_main(rec, std::move(sched)); });
+  }
+  f.state = FiberState::running;
+  FiberRecord* prev = current_;
+  current_ = &f;
+  void* fake_stack = nullptr;
+  detail::sanitizer::start_switch(&fake_stack, f.stack.base, f.stack.size);
+  f.cont = std::move(f.cont).resume();
+  detail::sanitizer::finish_switch(fake_stack, nullptr, nullptr);
+  current_ = prev;
+  if (f.state == FiberState::done) {
+    auto last_ref = std::move(f.keep_alive);  // may destroy the record
+  }
+}
+
+boost::context::fiber Hub::fiber_main(FiberRecord* f, boost::context::fiber&& sched) {
+  Hub& hub = Hub::current();
+  hub.sched_cont_ = std::move(sched);
+  const void* from_bottom = nullptr;
+  detail::sanitizer::finish_switch(f->asan_fake_stack, &from_bottom, &hub.sched_stack_size_);
+  hub.sched_stack_bottom_ = const_cast<void*>(from_bottom);
+  f->run_body();  // stores the result or exception; lets only forced_unwind through
+  hub.finish(*f);
+  detail::sanitizer::start_switch(nullptr, hub.sched_stack_bottom_, hub.sched_stack_size_);
+  return std::move(hub.sched_cont_);
+}
+
+void Hub::finish(FiberRecord& f) noexcept {
+  f.state = FiberState::done;
+  f.pending = Interrupt::none;
+  unlink_live(f);
+  f.on_finished();
+}
+
+void Hub::switch_to_scheduler(FiberRecord& self) {
+  detail::sanitizer::start_switch(&self.asan_fake_stack, sched_stack_bottom_, sched_stack_size_);
+  sched_cont_ = std::move(sched_cont_).resume();
+  const void* from_bottom = nullptr;
+  detail::sanitizer::finish_switch(self.asan_fake_stack, &from_bottom, &sched_stack_size_);
+  sched_stack_bottom_ = const_cast<void*>(from_bottom);
+}
+
+void Hub::check_can_block(const detail::WaitInfo& info) const {
+  if (in_callback_ > 0) {
+    throw std::logic_error(fmt::format(
+        "braid: blocking call ({}) inside a hub callback; spawn a coroutine to block",
+        info.what));
+  }
+}
+
+Hub::ParkResult Hub::park(detail::WaitInfo info, detail::CancelFn cancel, void* cancel_arg,
+                          const void* own_deadline) {
+  check_can_block(info);
+  FiberRecord& self = *current_;
+  self.wait = info;
+  self.cancel = cancel;
+  self.cancel_arg = cancel_arg;
+  self.state = FiberState::parked;
+  self.interrupting = false;
+  if (self.pending != Interrupt::none) {  // arrived while we were running: deliver now
+    self.interrupting = true;
+    cancel(cancel_arg);
+  }
+  if (self.is_root) {
+    wait_in_root(self);
+  } else {
+    switch_to_scheduler(self);
+  }
+  self.cancel = nullptr;
+  if (!self.interrupting) return ParkResult::woken;
+  self.interrupting = false;
+  if (self.pending == Interrupt::timeout && own_deadline != nullptr &&
+      self.timeout_source == own_deadline) {
+    self.pending = Interrupt::none;
+    return ParkResult::timed_out;
+  }
+  if (self.pending == Interrupt::none) return ParkResult::woken;
+  throw_interrupt(self);
+}
+
+void Hub::wait_in_root(FiberRecord& root) {
+  std::size_t ran = 0;
+  while (root.state == FiberState::parked) {
+    if (run_iteration(true, std::nullopt, ran)) continue;
+    if (root.state != FiberState::parked) break;
+    // Nothing left in the loop can wake us: undo the registration and explain.
+    std::string why = describe_parked();
+    root.interrupting = true;  // cancel() may re-enter schedule(); keep the state consistent
+    root.cancel(root.cancel_arg);
+    root.interrupting = false;
+    root.cancel = nullptr;
+    root.state = FiberState::running;
+    throw LoopExit(why);
+  }
+  root.state = FiberState::running;
+}
+
+void Hub::schedule(FiberRecord& f) noexcept {
+  if (f.state != FiberState::parked) return;
+  f.state = FiberState::ready;
+  if (!f.is_root) ready_.push(&f);
+}
+
+void Hub::interrupt(FiberRecord& f, Interrupt kind, const void* source,
+                    std::chrono::nanoseconds length) noexcept {
+  if (f.state == FiberState::done) return;
+  if (kind == Interrupt::timeout && f.pending != Interrupt::none) return;  // first wins; kill outranks
+  f.pending = kind;
+  f.timeout_source = source;
+  f.timeout_length = length;
+  if (f.state == FiberState::parked && !f.interrupting) {
+    f.interrupting = true;
+    f.cancel(f.cancel_arg);
+  }
+}
+
+void Hub::clear_timeout(FiberRecord& f, const void* source) noexcept {
+  if (f.pending == Interrupt::timeout && f.timeout_source == source) {
+    f.pending = Interrupt::none;
+  }
+}
+
+void Hub::check_interrupt() {
+  if (current_->pending != Interrupt::none) throw_interrupt(*current_);
+}
+
+void Hub::throw_interrupt(FiberRecord& self) {
+  const Interrupt kind = self.pending;
+  self.pending = Interrupt::none;
+  if (kind == Interrupt::kill) throw GreenletExit{};
+  throw TimeoutError(fmt::format("timed out after {}", detail::format_duration(self.timeout_length)),
+                     self.timeout_source);
+}
+
+void Hub::yield() {
+  if (in_callback_ > 0) {
+    throw std::logic_error("braid: yield inside a hub callback; spawn a coroutine instead");
+  }
+  check_interrupt();
+  FiberRecord& self = *current_;
+  if (self.is_root) {
+    std::size_t ran = 0;
+    run_iteration(false, std::nullopt, ran);
+  } else {
+    self.state = FiberState::ready;
+    ready_.push(&self);
+    switch_to_scheduler(self);
+  }
+  check_interrupt();
+}
+
+void Hub::link_live(FiberRecord& f) noexcept {
+  f.live_prev = nullptr;
+  f.live_next = live_head_;
+  if (live_head_ != nullptr) live_head_->live_prev = &f;
+  live_head_ = &f;
+  ++live_count_;
+}
+
+void Hub::unlink_live(FiberRecord& f) noexcept {
+  if (f.live_prev != nullptr) {
+    f.live_prev->live_next = f.live_next;
+  } else if (live_head_ == &f) {
+    live_head_ = f.live_next;
+  } else {
+    return;  // not linked
+  }
+  if (f.live_next != nullptr) f.live_next->live_prev = f.live_prev;
+  f.live_prev = f.live_next = nullptr;
+  --live_count_;
+}
+
+std::string Hub::describe_parked() const {
+  auto what = [](const FiberRecord& f) {
+    return f.wait.arg >= 0 ? fmt::format("{} {}", f.wait.what, f.wait.arg)
+                           : std::string(f.wait.what);
+  };
+  std::string out = fmt::format("would block forever: '{}' waits on {}", current_->name,
+                                what(*current_));
+  std::size_t parked = 0;
+  std::string list;
+  for (const FiberRecord* f = live_head_; f != nullptr; f = f->live_next) {
+    if (f->state != FiberState::parked) continue;
+    if (++parked <= 8) {
+      list += fmt::format("{}'{}' (id {}) on {}", parked > 1 ? ", " : "", f->name, f->id, what(*f));
+    }
+  }
+  if (parked == 0) return out + "; no coroutine is alive to wake it";
+  out += fmt::format("; {} coroutine(s) parked with nothing left to wake them: {}", parked, list);
+  if (parked > 8) out += ", ...";
+  return out;
+}
+
+// Kills every live coroutine and runs the loop until they have unwound. A coroutine that
+// swallows GreenletExit and parks again is abandoned after a bounded number of rounds.
+void Hub::unwind_all() noexcept {
+  try {
+    for (int round = 0; live_head_ != nullptr && round < 50; ++round) {
+      for (FiberRecord* f = live_head_; f != nullptr;) {
+        FiberRecord* next = f->live_next;
+        if (f->state == FiberState::created) {
+          cancel_unstarted(*f);
+        } else {
+          interrupt(*f, Interrupt::kill);
+        }
+        f = next;
+      }
+      std::size_t ran = 0;
+      for (int i = 0; i < 100 && live_head_ != nullptr; ++i) {
+        run_iteration(false, std::nullopt, ran);
+      }
+    }
+    while (ready_.pop() != nullptr) {
+    }
+  } catch (const std::exception& e) {
+    detail::log().error("hub shutdown: {}", e.what());
+  } catch (...) {
+    detail::log().error("hub shutdown: unknown exception");
+  }
+  if (live_count_ > 0) {
+    detail::log().warn("hub shutdown: {} coroutine(s) would not die and were abandoned",
+                       live_count_);
+  }
+}
+
+void Hub::reset_after_fork() {
+  // Everything below belongs to the parent's world. Its destructors would act on
+  // descriptors the child shares with the parent (epoll, timerfd), so it is leaked on
+  // purpose: the child runs its target and leaves with _exit.
+  (void)own_ctx_.release();
+  (void)wake_timer_.release();
+  (void)new boost::context::fiber(std::move(sched_cont_));
+  (void)root_.release();
+  live_head_ = nullptr;
+  live_count_ = 0;
+  ready_ = ReadyQueue{};
+  timers_ = detail::TimerHeap{};
+  own_ctx_ = std::make_unique<boost::asio::io_context>(1);
+  ctx_ = own_ctx_.get();
+  wake_armed_at_ = detail::Clock::time_point::max();
+  in_callback_ = 0;
+  stop_requested_ = false;
+  const std::string name = current_->name;
+  root_ = std::make_unique<FiberRecord>();
+  root_->is_root = true;
+  root_->name = name;
+  root_->state = FiberState::running;
+  current_ = root_.get();
+  wake_timer_ = std::make_unique<boost::asio::steady_timer>(*ctx_);
+  mailbox_ = std::make_shared<detail::HubMailbox>();
+  mailbox_->hub = this;
+}
+
+}  // namespace braid

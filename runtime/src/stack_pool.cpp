@@ -1,0 +1,153 @@
+#include <braid/runtime/detail/stack_pool.hpp>
+
+#include <braid/runtime/log.hpp>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+namespace braid {
+namespace {
+
+#if defined(BRAID_ASAN) || defined(BRAID_TSAN)
+constexpr std::size_t kSanitizerFactor = 4;  // instrumented frames are much larger
+#else
+constexpr std::size_t kSanitizerFactor = 1;
+#endif
+constexpr std::size_t kMinStack = 16 * 1024;
+std::atomic<std::size_t> g_default_stack{128 * 1024};
+
+// Linux >= 6.13 installs guard pages inside an existing mapping without splitting it,
+// which keeps a million stacks under vm.max_map_count. Older kernels say EINVAL.
+#ifndef MADV_GUARD_INSTALL
+constexpr int MADV_GUARD_INSTALL = 102;
+#endif
+std::atomic<int> g_guard_install_works{-1};  // -1 unknown, 0 no, 1 yes
+
+std::size_t page_size() noexcept {
+  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+std::size_t round_to_pages(std::size_t n) noexcept {
+  const std::size_t page = page_size();
+  return (n + page - 1) / page * page;
+}
+
+// Makes the page at `guard` inaccessible; prefers the non-splitting madvise.
+void install_guard(char* guard, std::size_t len) {
+  if (g_guard_install_works.load(std::memory_order_relaxed) != 0) {
+    if (::madvise(guard, len, MADV_GUARD_INSTALL) == 0) {
+      g_guard_install_works.store(1, std::memory_order_relaxed);
+      return;
+    }
+    g_guard_install_works.store(0, std::memory_order_relaxed);
+  }
+  if (::mprotect(guard, len, PROT_NONE) != 0) {
+    detail::log().error("stack pool: mprotect of a guard page failed: {}", std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+std::size_t default_stack_size() noexcept {
+  return g_default_stack.load(std::memory_order_relaxed) * kSanitizerFactor;
+}
+
+void set_default_stack_size(std::size_t bytes) {
+  if (bytes < kMinStack) {
+    throw std::invalid_argument("set_default_stack_size: " + std::to_string(bytes) +
+                                " bytes is below the 16 KiB minimum");
+  }
+  g_default_stack.store(bytes, std::memory_order_relaxed);
+}
+
+StackPoolStats stack_pool_stats() noexcept { return detail::StackPool::local().stats(); }
+
+namespace detail {
+
+StackPool& StackPool::local() {
+  static thread_local StackPool pool;
+  return pool;
+}
+
+StackPool::~StackPool() {
+  for (auto& [addr, len] : slabs_) ::munmap(addr, len);
+}
+
+void StackPool::add_slab(std::size_t slot_size, SizeClass& cls) {
+  // About 8 MiB per slab, at least 4 slots: few mappings for a million stacks.
+  const std::size_t slots = std::max<std::size_t>(4, (8u << 20) / slot_size);
+  const std::size_t len = slots * slot_size;
+  void* mem = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (mem == MAP_FAILED) {
+    log().error("stack pool: mmap of {} bytes failed: {}", len, std::strerror(errno));
+    throw std::bad_alloc();
+  }
+  slabs_.emplace_back(static_cast<char*>(mem), len);
+  char* base = static_cast<char*>(mem);
+  cls.free.reserve(cls.free.size() + slots);
+  // Push in reverse so the lowest addresses are handed out first.
+  for (std::size_t i = slots; i-- > 0;) {
+    char* slot = base + i * slot_size;
+    install_guard(slot, page_size());
+    cls.free.push_back(slot);
+  }
+}
+
+StackSlot StackPool::allocate(std::size_t usable) {
+  if (usable == 0) usable = default_stack_size();
+  usable = round_to_pages(std::max(usable, kMinStack));
+  const std::size_t slot_size = usable + page_size();
+  SizeClass& cls = classes_[slot_size];
+  if (cls.free.empty()) add_slab(slot_size, cls);
+  char* slot = cls.free.back();
+  cls.free.pop_back();
+  ++in_use_;
+  return StackSlot{slot + page_size(), usable, slot, page_size(), slot_size};
+}
+
+void StackPool::release(const StackSlot& slot) noexcept {
+  if (slot.guard == nullptr) return;
+  --in_use_;
+  auto it = classes_.find(slot.slot_size);
+  if (it == classes_.end()) return;  // cannot happen: the class made this slot
+  try {
+    it->second.free.push_back(slot.guard);
+  } catch (...) {
+    // Out of memory growing the free list: the slot is simply not reused.
+  }
+}
+
+StackPoolStats StackPool::stats() const noexcept {
+  StackPoolStats s;
+  s.slabs = slabs_.size();
+  s.in_use = in_use_;
+  for (const auto& [size, cls] : classes_) s.free += cls.free.size();
+  s.guard_install = g_guard_install_works.load(std::memory_order_relaxed) == 1;
+  return s;
+}
+
+boost::context::stack_context PooledStack::allocate() {
+  owner_->stack = StackPool::local().allocate(owner_->stack_size);
+  boost::context::stack_context sctx;
+  sctx.size = owner_->stack.size;
+  sctx.sp = owner_->stack.base + owner_->stack.size;
+  return sctx;
+}
+
+void PooledStack::deallocate(boost::context::stack_context& sctx) noexcept {
+  // Runs on the next context after the coroutine's last switch, so the slot is unused.
+  char* base = static_cast<char*>(sctx.sp) - sctx.size;
+  const std::size_t page = page_size();
+  StackPool::local().release(StackSlot{base, sctx.size, base - page, page, sctx.size + page});
+}
+
+}  // namespace detail
+}  // namespace braid
