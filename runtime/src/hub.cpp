@@ -241,11 +241,13 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
     explicit CallbackScope(int& d) : depth(d) { ++depth; }
     ~CallbackScope() { --depth; }
   } scope(in_callback_);
+  // Armed in both modes: a host loop that sleeps on native_handle() must be woken by
+  // the epoll descriptor when the next braid timer is due.
+  arm_wake_timer();
   if (!block) {
     ran += ctx_->poll();
     return true;
   }
-  arm_wake_timer();
   const std::size_t n = until ? ctx_->run_one_until(*until) : ctx_->run_one();
   ran += n;
   // run_one returns 0 without blocking only when the io_context has no work at all;
