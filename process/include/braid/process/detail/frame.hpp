@@ -1,0 +1,210 @@
+// The IPC frame layer shared by Connection (Pipe), the Manager and the worker Pool:
+// length-prefixed frames on a byte stream (pipe or socketpair), payloads serialised
+// with cereal's binary archive.
+//
+// Wire format: every message is one frame, an 8-byte header followed by the payload.
+//
+//   offset  size  field
+//   0       2     magic 0xB5 0x1D ("braid"); anything else is a malformed frame
+//   2       1     version, 1
+//   3       1     flags, 0 (reserved; a non-zero value is a malformed frame)
+//   4       4     payload length in bytes, unsigned, little-endian
+//   8       n     payload
+//
+// A typed value's payload is exactly its cereal BinaryOutputArchive encoding (native
+// endianness: both ends run the same binary on the same machine, since processes fork).
+// Raw bytes (Connection::send_bytes) are the payload as is. A reader rejects, with
+// FrameError, a header with a bad magic, version or flags, a length above the reader's
+// limit (1 GiB by default), a stream that ends inside a frame, and a payload that does not
+// decode to the requested type or leaves bytes over. EOF exactly between frames is the
+// orderly end of the stream: EOFError.
+//
+// What may switch: read_frame, write_frame, write_all and FrameReader::read park the
+// calling coroutine while the descriptor is not ready (in main they run the hub). The
+// descriptors must be non-blocking (set_nonblocking) for that; a blocking descriptor
+// blocks the thread. Encoding and decoding never park.
+#pragma once
+
+#include <braid/runtime/hub.hpp>
+
+#include <cereal/archives/binary.hpp>
+#include <cereal/types/array.hpp>
+#include <cereal/types/chrono.hpp>
+#include <cereal/types/complex.hpp>
+#include <cereal/types/deque.hpp>
+#include <cereal/types/list.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/memory.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/set.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/tuple.hpp>
+#include <cereal/types/unordered_map.hpp>
+#include <cereal/types/unordered_set.hpp>
+#include <cereal/types/utility.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <istream>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <stdexcept>
+#include <streambuf>
+#include <string>
+#include <vector>
+
+namespace braid::process {
+
+/// A frame on a pipe or socket was malformed (bad header, undecodable payload), truncated
+/// (the stream ended inside it) or larger than the receiver's limit. The stream is out of
+/// step after this error; close it.
+struct FrameError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace braid::process
+
+namespace braid::process::detail {
+
+inline constexpr std::size_t kFrameHeaderSize = 8;
+inline constexpr std::uint8_t kFrameMagic0 = 0xB5;
+inline constexpr std::uint8_t kFrameMagic1 = 0x1D;
+inline constexpr std::uint8_t kFrameVersion = 1;
+/// Largest payload accepted by default (1 GiB); the wire format allows up to 4 GiB - 1.
+inline constexpr std::size_t kDefaultMaxFrame = std::size_t{1} << 30;
+
+/// Writes the 8-byte header for a payload of `payload_size` bytes into `out`.
+/// FrameError when the size does not fit the 32-bit length field.
+void put_frame_header(std::byte* out, std::size_t payload_size);
+/// Parses an 8-byte header and returns the payload length. FrameError for a bad magic,
+/// version or flags, or a length above `max_payload`.
+std::size_t parse_frame_header(const std::byte* in, std::size_t max_payload);
+
+/// Header + `payload` as one buffer, ready for write_frame.
+std::vector<std::byte> encode_frame(std::span<const std::byte> payload);
+
+/// A std::streambuf that appends to a byte vector (cereal writes through sputn).
+class ByteSink : public std::streambuf {
+ public:
+  explicit ByteSink(std::vector<std::byte>& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override;
+  int_type overflow(int_type ch) override;
+
+ private:
+  std::vector<std::byte>& out_;
+};
+
+/// A std::streambuf reading from a byte span (cereal reads through sgetn).
+class ByteSource : public std::streambuf {
+ public:
+  explicit ByteSource(std::span<const std::byte> in);
+  /// Bytes not read yet.
+  std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
+};
+
+/// Appends the cereal binary encoding of `v` to `out`.
+template <class T>
+void serialize_into(std::vector<std::byte>& out, const T& v) {
+  ByteSink sink(out);
+  std::ostream os(&sink);
+  cereal::BinaryOutputArchive ar(os);
+  ar(v);
+}
+
+/// One frame (header + cereal payload) carrying `v`, built without an extra copy.
+template <class T>
+std::vector<std::byte> encode_value_frame(const T& v) {
+  std::vector<std::byte> frame(kFrameHeaderSize);
+  serialize_into(frame, v);
+  put_frame_header(frame.data(), frame.size() - kFrameHeaderSize);
+  return frame;
+}
+
+/// Throws FrameError describing a payload that failed to decode as `type`.
+[[noreturn]] void throw_decode_error(const char* type, const std::string& why);
+
+/// Decodes a payload produced by serialize_into<T>. FrameError when the bytes are not a
+/// valid encoding of T (too short, absurd sizes, or bytes left over).
+template <class T>
+T decode_value(std::span<const std::byte> payload) {
+  ByteSource src(payload);
+  std::istream is(&src);
+  T value{};
+  try {
+    cereal::BinaryInputArchive ar(is);
+    ar(value);
+  } catch (const cereal::Exception& e) {
+    throw_decode_error(typeid(T).name(), e.what());
+  } catch (const std::length_error& e) {
+    throw_decode_error(typeid(T).name(), e.what());
+  } catch (const std::bad_alloc&) {
+    throw_decode_error(typeid(T).name(), "a size field asks for more memory than exists");
+  }
+  if (src.remaining() != 0) {
+    throw_decode_error(typeid(T).name(),
+                       std::to_string(src.remaining()) + " bytes left over (wrong type?)");
+  }
+  return value;
+}
+
+/// Makes `fd` non-blocking (O_NONBLOCK on its open file description, so every process
+/// sharing it sees the change). std::system_error on failure.
+void set_nonblocking(int fd);
+
+/// Writes all of `bytes` to `fd`, parking while the descriptor is full. A closed reader
+/// is std::system_error(EPIPE); `what` names the call in error messages ("send").
+/// SIGPIPE is ignored by the hub, so a closed peer never kills the process.
+void write_all(int fd, std::span<const std::byte> bytes, const char* what = "write_frame");
+
+/// Writes one complete frame (from encode_frame / encode_value_frame). As write_all.
+inline void write_frame(int fd, std::span<const std::byte> frame) {
+  write_all(fd, frame, "write_frame");
+}
+
+/// Reads one frame from `fd` and returns its payload, parking only the calling coroutine.
+/// Reads exactly the frame's bytes (no read-ahead), so any number of frames can be read
+/// from one descriptor by different readers in turn. `timeout` limits the wait for the
+/// frame to begin: once its first byte has arrived the rest is read without limit (a
+/// frame abandoned half-way would leave the stream out of step), unless an enclosing
+/// braid::Timeout or a kill interrupts it, which leaves the stream out of step.
+///
+/// @throws EOFError      the stream ended cleanly before the frame's first byte.
+/// @throws FrameError    a malformed header, a payload above `max_payload`, or EOF inside
+///                       the frame (truncated).
+/// @throws TimeoutError  `timeout` elapsed before the frame began.
+std::vector<std::byte> read_frame(int fd, std::optional<Duration> timeout = {},
+                                  std::size_t max_payload = kDefaultMaxFrame);
+
+/// A frame reader that keeps its state between calls: bytes already read (it reads ahead,
+/// so small frames cost one read(2)) stay buffered when a call times out or is killed,
+/// and the next call continues where it stopped. One reader per descriptor and process.
+class FrameReader {
+ public:
+  explicit FrameReader(std::size_t max_payload = kDefaultMaxFrame) : max_(max_payload) {}
+
+  /// Reads the next frame's payload, parking while none is complete. The same errors as
+  /// read_frame; `timeout` covers the whole call, and a frame cut short by it is kept.
+  std::vector<std::byte> read(int fd, std::optional<Duration> timeout, const char* what);
+  /// True when a whole frame is already buffered (read() will not park).
+  bool has_frame() const;
+  /// True when any unread byte is buffered.
+  bool has_bytes() const noexcept { return end_ > begin_; }
+  std::size_t max_payload() const noexcept { return max_; }
+  void set_max_payload(std::size_t n) noexcept { max_ = n; }
+
+ private:
+  // Reads what the descriptor has into the buffer; false on EOF, parks when empty.
+  bool fill(int fd, std::optional<Duration> timeout, const char* what);
+
+  std::vector<std::byte> buf_;  // read but not yet consumed: [begin_, end_)
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+  std::size_t max_;  // largest payload accepted
+};
+
+}  // namespace braid::process::detail
