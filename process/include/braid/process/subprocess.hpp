@@ -1,0 +1,276 @@
+// braid::subprocess: running child programs from coroutines (Python's subprocess module).
+//
+// What may switch: Popen's constructor (when other coroutines are alive the blocking
+// spawn runs on braid's thread pool), communicate, wait, run, check_output, and the
+// stream calls write/read/read_some/readline. Each parks only the calling coroutine; in
+// main (outside any coroutine) each runs the hub until it can return. poll, returncode,
+// send_signal, terminate and kill never park.
+//
+// Every descriptor braid opens for a child is close-on-exec in the parent; the child
+// gets exactly the stdio it was asked for, plus (with close_fds = false) whatever the
+// parent left inheritable. A program that cannot be started throws std::system_error
+// in the parent, naming the program (and the cwd when that is what failed).
+#pragma once
+
+#include <braid/coro.hpp>
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace braid::subprocess {
+
+/// Where a child's standard stream goes.
+enum class Stdio {
+  inherit,  ///< the parent's own descriptor (Python: None)
+  pipe,     ///< a pipe to the parent, read or written through communicate() or the streams
+  devnull,  ///< /dev/null
+  stdout_,  ///< only for `err`: wherever stdout goes (Python: STDOUT)
+};
+inline constexpr Stdio INHERIT = Stdio::inherit, PIPE = Stdio::pipe, DEVNULL = Stdio::devnull,
+                       STDOUT = Stdio::stdout_;
+
+/// How to start a child (Python's Popen keyword arguments).
+struct Options {
+  Stdio in = INHERIT, out = INHERIT, err = INHERIT;
+  bool shell = false;                                          ///< run through /bin/sh -c
+  std::optional<std::string> cwd = {};                         ///< working directory of the child
+  std::optional<std::map<std::string, std::string>> env = {};  ///< replaces the environment
+  bool close_fds = true;                                       ///< only 0, 1 and 2 reach the child
+};
+
+/// A timeout given to wait(), communicate() or run() expired. Carries the output read so
+/// far (communicate, run). what(): "Command '['sleep', '10']' timed out after 0.5 seconds".
+struct TimeoutExpired : braid::TimeoutError {
+  using braid::TimeoutError::TimeoutError;
+  TimeoutExpired(std::vector<std::string> cmd, Duration timeout, std::string output = {},
+                 std::string errors = {});
+  std::vector<std::string> cmd;  ///< the command, as Popen::args()
+  Duration timeout{};            ///< the timeout that expired
+  std::string output, errors;    ///< stdout and stderr read before it expired
+};
+
+/// run(check = true), check_output() or check_returncode() saw a non-zero exit status.
+/// what(): "Command '['false']' returned non-zero exit status 1." or
+/// "Command '['sleep', '9']' died with <Signals.SIGKILL: 9>."
+struct CalledProcessError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+  CalledProcessError(int returncode, std::vector<std::string> cmd, std::string output = {},
+                     std::string errors = {});
+  int returncode = 0;            ///< the exit code, or -N for signal N
+  std::string output, errors;    ///< captured stdout and stderr (empty unless PIPE)
+  std::vector<std::string> cmd;  ///< the command, as Popen::args()
+};
+
+/// The parent's end of a child's stdin pipe (Popen::stdin_stream()). Move-only.
+class PipeWriter {
+ public:
+  PipeWriter() = default;
+  explicit PipeWriter(int fd) noexcept : fd_(fd) {}
+  PipeWriter(PipeWriter&& other) noexcept;
+  PipeWriter& operator=(PipeWriter&& other) noexcept;
+  PipeWriter(const PipeWriter&) = delete;
+  PipeWriter& operator=(const PipeWriter&) = delete;
+  ~PipeWriter() { close(); }
+
+  /// Writes all of `data`, parking while the pipe is full.
+  /// @throws std::system_error  EPIPE when the child closed its stdin (SIGPIPE is ignored).
+  /// @throws TimeoutError       `timeout` (for the whole write) or an enclosing Timeout.
+  /// @throws std::logic_error   the stream is closed.
+  /// @par Example
+  /// @code
+  ///   p.stdin_stream().write("line\n");
+  ///   p.stdin_stream().close();   // the child sees EOF
+  /// @endcode
+  void write(std::string_view data, std::optional<Duration> timeout = {});
+  /// Closes the pipe, so the child reads EOF. Idempotent, never throws.
+  void close() noexcept;
+  bool closed() const noexcept { return fd_ < 0; }
+  /// The descriptor (non-blocking, close-on-exec), -1 when closed.
+  int fileno() const noexcept { return fd_; }
+
+ private:
+  int fd_ = -1;  // parent's write end, O_NONBLOCK
+};
+
+/// The parent's end of a child's stdout or stderr pipe. Move-only. Reads are buffered:
+/// what readline() read past the newline is returned by the next call.
+class PipeReader {
+ public:
+  PipeReader() = default;
+  explicit PipeReader(int fd) noexcept : fd_(fd) {}
+  PipeReader(PipeReader&& other) noexcept;
+  PipeReader& operator=(PipeReader&& other) noexcept;
+  PipeReader(const PipeReader&) = delete;
+  PipeReader& operator=(const PipeReader&) = delete;
+  ~PipeReader() { close(); }
+
+  /// Reads until EOF (the child closed its end, usually by exiting); parks meanwhile.
+  /// @throws TimeoutError      `timeout` or an enclosing Timeout (nothing read is lost:
+  ///                           a later call returns it).
+  /// @throws std::logic_error  the stream is closed.
+  std::string read(std::optional<Duration> timeout = {});
+  /// Reads exactly `n` bytes, fewer only at EOF.
+  std::string read(std::size_t n, std::optional<Duration> timeout = {});
+  /// Returns what is available, parking until at least one byte is (at most `max`);
+  /// "" means EOF.
+  std::string read_some(std::size_t max = 65536, std::optional<Duration> timeout = {});
+  /// Reads through the next '\n' (included), or to EOF; "" means EOF.
+  /// @par Example
+  /// @code
+  ///   while (auto line = p.stdout_stream().readline(); !line.empty()) handle(line);
+  /// @endcode
+  std::string readline(std::optional<Duration> timeout = {});
+  /// True once EOF was seen and everything buffered was returned.
+  bool at_eof() const noexcept { return eof_ && buffer_.empty(); }
+  /// Closes the pipe (a child still writing gets EPIPE). Idempotent, never throws.
+  void close() noexcept;
+  /// True once close() was called (communicate() closes the streams when it returns).
+  bool closed() const noexcept { return user_closed_; }
+  /// The descriptor (non-blocking, close-on-exec), -1 when closed or at EOF.
+  int fileno() const noexcept { return fd_; }
+
+  // ---- for braid's own communicate(): never parks ----
+  /// Reads into the buffer until the pipe is empty (false) or at EOF (true: then closes
+  /// the descriptor). At most `limit` bytes per call, so one busy pipe cannot starve others.
+  bool fill_available(std::size_t limit);
+  /// Everything buffered so far, without consuming it.
+  const std::string& buffered() const noexcept { return buffer_; }
+  /// Takes everything buffered.
+  std::string take_buffered() noexcept { return std::exchange(buffer_, {}); }
+
+ private:
+  void require_open(const char* what) const;
+  bool fill_once(std::optional<Duration> timeout, const char* what);  // false at EOF
+
+  int fd_ = -1;               // parent's read end, O_NONBLOCK; -1 once closed or at EOF
+  bool eof_ = false;          // the child's end is closed and everything was read
+  bool user_closed_ = false;  // close() was called
+  std::string buffer_;        // read from the pipe, not yet returned
+};
+
+namespace detail {
+struct PopenState;  // the child, its pipes and communicate()'s progress
+}
+
+/// A running child program (Python's subprocess.Popen). Move-only. Destroying it closes
+/// its pipes and, if the child still runs, leaves it running but reaps it in the
+/// background when it exits: no zombie is ever left behind.
+class Popen {
+ public:
+  /// Starts `args[0]` (searched in PATH, that of `o.env` when given) with `args`.
+  /// With `o.shell`, runs /bin/sh -c args[0] args[1]... instead.
+  /// @throws std::system_error      the program or cwd is missing, not executable, ...:
+  ///                                "spawn 'nosuch': No such file or directory"
+  /// @throws std::invalid_argument  empty args, or STDOUT used for in/out.
+  /// @par Example
+  /// @code
+  ///   braid::subprocess::Popen p({"sort"}, {.in = PIPE, .out = PIPE});
+  ///   auto [out, err] = p.communicate("b\na\n");   // out == "a\nb\n"
+  /// @endcode
+  explicit Popen(std::vector<std::string> args, Options o = {});
+  explicit Popen(std::initializer_list<std::string> args, Options o = {});
+  /// With `o.shell`: /bin/sh -c command. Without: `command` names the program (no
+  /// arguments), as in Python.
+  explicit Popen(std::string command, Options o = {});
+  Popen(Popen&& other) noexcept;
+  Popen& operator=(Popen&& other) noexcept;
+  Popen(const Popen&) = delete;
+  Popen& operator=(const Popen&) = delete;
+  ~Popen();
+
+  pid_t pid() const;
+  /// The command as given: the args vector, or {command} for the string form.
+  const std::vector<std::string>& args() const;
+
+  /// Writes `input` to stdin (then closes it) while reading stdout and stderr to EOF,
+  /// all concurrently, then waits for the child; returns {stdout, stderr} ("" for a
+  /// stream that is not PIPE). Parks only the caller.
+  ///
+  /// After TimeoutExpired (which carries what was read so far) the child still runs and
+  /// no output is lost: call it again, without input, to go on (e.g. after kill()).
+  /// @throws TimeoutExpired    `timeout` elapsed.
+  /// @throws std::logic_error  called again after it returned (the output was consumed),
+  ///                           input given after communication started, or input given
+  ///                           while stdin is not PIPE.
+  /// @par Example
+  /// @code
+  ///   try { out = p.communicate(data, 10s).first; }
+  ///   catch (const TimeoutExpired&) { p.kill(); out = p.communicate().first; }
+  /// @endcode
+  std::pair<std::string, std::string> communicate(std::optional<std::string> input = {},
+                                                  std::optional<Duration> timeout = {});
+  /// Waits for the child to exit and returns its returncode (-N: killed by signal N).
+  /// Does not read pipes: a child blocked writing a full pipe never exits (use
+  /// communicate()). @throws TimeoutExpired when `timeout` elapsed.
+  int wait(std::optional<Duration> timeout = {});
+  /// The returncode if the child has exited (reaping it), else nullopt. Never parks.
+  std::optional<int> poll();
+  /// The returncode once wait() or poll() saw the exit, else nullopt.
+  std::optional<int> returncode() const;
+  /// Sends `sig`; a no-op once the child has been reaped (its pid may be reused).
+  void send_signal(int sig);
+  void terminate();  ///< SIGTERM
+  void kill();       ///< SIGKILL
+
+  /// The pipe streams, for incremental I/O. std::logic_error unless that stream is PIPE.
+  PipeWriter& stdin_stream();
+  PipeReader& stdout_stream();
+  PipeReader& stderr_stream();
+
+ private:
+  static std::unique_ptr<detail::PopenState> start(std::vector<std::string> args, bool string_form,
+                                                   const Options& o);
+  detail::PopenState& impl() const;
+  std::unique_ptr<detail::PopenState> impl_;  // null once moved from
+};
+
+/// What run() returns.
+struct CompletedProcess {
+  std::vector<std::string> args;
+  int returncode = 0;
+  std::string out, err;  ///< captured output ("" unless PIPE / capture_output)
+  /// @throws CalledProcessError when returncode != 0.
+  void check_returncode() const;
+};
+
+/// run()'s options: Popen's, plus these.
+struct RunOptions : Options {
+  std::optional<std::string> input = {};  ///< written to stdin (which becomes PIPE)
+  std::optional<Duration> timeout = {};   ///< kill the child and throw TimeoutExpired after it
+  bool check = false;                     ///< throw CalledProcessError on a non-zero exit
+  bool capture_output = false;            ///< out = err = PIPE
+};
+
+/// Runs a command to completion, parking only the caller (Python's subprocess.run).
+/// @throws TimeoutExpired      past `o.timeout`: the child is killed and reaped first;
+///                             the exception carries the output read until then.
+/// @throws CalledProcessError  with `o.check` and a non-zero returncode.
+/// @throws std::invalid_argument  capture_output with out/err set, or input with `in` set.
+/// @par Example
+/// @code
+///   braid::subprocess::RunOptions o;
+///   o.capture_output = true;
+///   std::cout << braid::subprocess::run({"ls", "-l"}, o).out;
+/// @endcode
+CompletedProcess run(std::vector<std::string> args, RunOptions o = {});
+CompletedProcess run(std::initializer_list<std::string> args, RunOptions o = {});
+/// The string form: with `o.shell`, a shell command line; without, a program name.
+CompletedProcess run(std::string command, RunOptions o = {});
+
+/// Runs the command and returns its stdout; throws CalledProcessError on a non-zero exit
+/// (Python's check_output).
+std::string check_output(std::vector<std::string> args, RunOptions o = {});
+std::string check_output(std::initializer_list<std::string> args, RunOptions o = {});
+std::string check_output(std::string command, RunOptions o = {});
+
+}  // namespace braid::subprocess

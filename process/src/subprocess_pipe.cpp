@@ -1,0 +1,161 @@
+// The parent's ends of a child's stdio pipes: non-blocking descriptors that park the
+// calling coroutine when the pipe is full (stdin) or empty (stdout, stderr).
+#include <braid/process/subprocess.hpp>
+
+#include <braid/coro/task.hpp>
+#include <braid/runtime/wait.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+namespace braid::subprocess {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;  // a default pipe's capacity
+
+using braid::detail::deadline_after;
+using braid::detail::remaining;
+
+}  // namespace
+
+// ---- PipeWriter ----
+
+PipeWriter::PipeWriter(PipeWriter&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+PipeWriter& PipeWriter::operator=(PipeWriter&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+void PipeWriter::close() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void PipeWriter::write(std::string_view data, std::optional<Duration> timeout) {
+  if (fd_ < 0) throw std::logic_error("write to the child's stdin: the pipe is closed");
+  const auto until = deadline_after(timeout);
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    if (n > 0) {
+      done += static_cast<std::size_t>(n);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      braid::wait_writable(fd_, remaining(until));
+    } else if (errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "write to the child's stdin");
+    }
+  }
+}
+
+// ---- PipeReader ----
+
+PipeReader::PipeReader(PipeReader&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      eof_(other.eof_),
+      user_closed_(other.user_closed_),
+      buffer_(std::move(other.buffer_)) {}
+
+PipeReader& PipeReader::operator=(PipeReader&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = std::exchange(other.fd_, -1);
+    eof_ = other.eof_;
+    user_closed_ = other.user_closed_;
+    buffer_ = std::move(other.buffer_);
+  }
+  return *this;
+}
+
+void PipeReader::close() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  user_closed_ = true;
+  buffer_.clear();
+}
+
+void PipeReader::require_open(const char* what) const {
+  if (user_closed_) throw std::logic_error(fmt::format("{}: the pipe is closed", what));
+}
+
+bool PipeReader::fill_available(std::size_t limit) {
+  std::size_t got = 0;
+  while (!eof_ && got < limit) {
+    const std::size_t old = buffer_.size();
+    buffer_.resize(old + kReadChunk);
+    const ssize_t n = ::read(fd_, buffer_.data() + old, kReadChunk);
+    buffer_.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n == 0) {
+      eof_ = true;
+      ::close(fd_);  // nothing more can come; free the descriptor now
+      fd_ = -1;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return false;
+    } else if (errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "read from the child's pipe");
+    }
+  }
+  return eof_;
+}
+
+bool PipeReader::fill_once(std::optional<Duration> timeout, const char* what) {
+  require_open(what);
+  const auto until = deadline_after(timeout);
+  const std::size_t before = buffer_.size();
+  while (!eof_) {
+    fill_available(kReadChunk);
+    if (buffer_.size() > before) return true;
+    if (!eof_) braid::wait_readable(fd_, remaining(until));
+  }
+  return buffer_.size() > before;
+}
+
+std::string PipeReader::read(std::optional<Duration> timeout) {
+  const auto until = deadline_after(timeout);
+  while (fill_once(remaining(until), "read")) {
+  }
+  return take_buffered();
+}
+
+std::string PipeReader::read(std::size_t n, std::optional<Duration> timeout) {
+  const auto until = deadline_after(timeout);
+  while (buffer_.size() < n && fill_once(remaining(until), "read")) {
+  }
+  std::string out = buffer_.substr(0, n);
+  buffer_.erase(0, out.size());
+  return out;
+}
+
+std::string PipeReader::read_some(std::size_t max, std::optional<Duration> timeout) {
+  if (buffer_.empty()) fill_once(timeout, "read_some");
+  std::string out = buffer_.substr(0, max);
+  buffer_.erase(0, out.size());
+  return out;
+}
+
+std::string PipeReader::readline(std::optional<Duration> timeout) {
+  const auto until = deadline_after(timeout);
+  std::size_t scanned = 0;
+  std::size_t nl;
+  while ((nl = buffer_.find('\n', scanned)) == std::string::npos) {
+    scanned = buffer_.size();
+    if (!fill_once(remaining(until), "readline")) break;
+  }
+  const std::size_t len = nl == std::string::npos ? buffer_.size() : nl + 1;
+  std::string line = buffer_.substr(0, len);
+  buffer_.erase(0, len);
+  return line;
+}
+
+}  // namespace braid::subprocess
