@@ -15,6 +15,7 @@ namespace {
 
 thread_local Greenlet* t_switching_from = nullptr;  // who called switch_to() last
 thread_local std::exception_ptr t_parent_error;     // escaped a dead greenlet
+thread_local Greenlet* t_unwind_target = nullptr;   // who destroys a suspended greenlet
 
 struct ImplicitGreenlets {
   // One implicit greenlet per context (main or a coroutine) that has used greenlets.
@@ -28,8 +29,25 @@ Greenlet::Greenlet() : started_(true), implicit_(true) {}
 Greenlet::Greenlet(std::function<void()> run) : run_(std::move(run)), parent_(&current()) {}
 
 Greenlet::~Greenlet() {
-  // Destroying a suspended fiber unwinds its stack with boost's forced_unwind.
-  cont_ = boost::context::fiber();
+  if (!started_ || dead_ || implicit_ || !cont_) return;
+  // Suspended: unwind it as the greenlet module does, by raising GreenletExit at its
+  // switch point, so its destructors run. Done here rather than by boost's fiber
+  // destructor so that the switches are announced to AddressSanitizer.
+  Greenlet& from = current();
+  t_unwind_target = &from;
+  t_switching_from = &from;
+  detail::FiberRecord& rec = Hub::current().running();
+  rec.asan_stack_bottom = asan_bottom_;
+  rec.asan_stack_size = asan_size_;
+  detail::sanitizer::start_switch(&from.asan_fake_, asan_bottom_, asan_size_);
+  Greenlet* self = this;
+  boost::context::fiber back =
+      std::move(cont_).resume_with([self](boost::context::fiber&& caller) -> boost::context::fiber {
+        self->arrive(std::move(caller));
+        throw GreenletExit{};
+      });
+  from.arrive(std::move(back));
+  t_unwind_target = nullptr;
 }
 
 Greenlet& Greenlet::current() {
@@ -52,7 +70,10 @@ void Greenlet::arrive(boost::context::fiber&& from_cont) {
     t_switching_from->asan_size_ = size;
     t_switching_from->cont_ = std::move(from_cont);
   }
-  Hub::current().running().greenlet_current = this;
+  detail::FiberRecord& rec = Hub::current().running();
+  rec.greenlet_current = this;
+  rec.asan_stack_bottom = implicit_ ? nullptr : asan_bottom_;
+  rec.asan_stack_size = asan_size_;
 }
 
 boost::context::fiber Greenlet::entry(Greenlet* self, boost::context::fiber&& caller) {
@@ -61,15 +82,21 @@ boost::context::fiber Greenlet::entry(Greenlet* self, boost::context::fiber&& ca
     self->run_();
   } catch (const boost::context::detail::forced_unwind&) {
     throw;
+  } catch (const GreenletExit&) {
+    // Killed by its destructor (or asked to exit): a normal death, not an error.
   } catch (...) {
     t_parent_error = std::current_exception();
   }
   self->dead_ = true;
   self->run_ = nullptr;
-  Greenlet* next = self->parent_;
+  // Control goes to whoever is unwinding us, else to the first live ancestor.
+  Greenlet* next = t_unwind_target != nullptr ? t_unwind_target : self->parent_;
   while (next != nullptr && next->dead_) next = next->parent_;
   t_switching_from = nullptr;  // a dead greenlet keeps no continuation
-  Hub::current().running().greenlet_current = next;
+  detail::FiberRecord& rec = Hub::current().running();
+  rec.greenlet_current = next;
+  rec.asan_stack_bottom = next->implicit_ ? nullptr : next->asan_bottom_;
+  rec.asan_stack_size = next->asan_size_;
   detail::sanitizer::start_switch(nullptr, next->asan_bottom_, next->asan_size_);
   return std::move(next->cont_);
 }
@@ -87,6 +114,11 @@ void Greenlet::switch_to() {
     asan_size_ = stack_owner_.stack.size;
   }
   t_switching_from = &from;
+  // The coroutine (or main) now continues on this greenlet's stack; the hub must know
+  // for AddressSanitizer when it suspends and resumes it there.
+  detail::FiberRecord& rec = Hub::current().running();
+  rec.asan_stack_bottom = asan_bottom_;
+  rec.asan_stack_size = asan_size_;
   detail::sanitizer::start_switch(&from.asan_fake_, asan_bottom_, asan_size_);
   boost::context::fiber back = std::move(cont_).resume();
   from.arrive(std::move(back));

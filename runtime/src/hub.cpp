@@ -31,9 +31,6 @@ struct HubOwner {
 };
 thread_local HubOwner t_owner;
 
-// Coroutines beyond this many resumes in one go yield to timers and I/O.
-constexpr std::size_t kReadyBudget = 256;
-
 // A broken pipe is an error on that call (EPIPE), never the death of the process.
 void ignore_sigpipe_once() {
   static const bool done = [] {
@@ -70,6 +67,15 @@ Hub& Hub::install(std::unique_ptr<Hub> hub) {
   t_owner.hub = std::move(hub);
   t_hub = t_owner.hub.get();
   return *t_hub;
+}
+
+void Hub::uninstall() {
+  if (t_hub == nullptr) return;
+  if (t_hub->in_coroutine()) {
+    throw std::logic_error("Hub::uninstall called inside a coroutine");
+  }
+  t_owner.hub.reset();
+  t_hub = nullptr;
 }
 
 Hub::Hub() : own_ctx_(std::make_unique<boost::asio::io_context>(1)), ctx_(own_ctx_.get()) {
@@ -207,17 +213,7 @@ bool Hub::run_iteration(bool may_block, std::optional<detail::Clock::time_point>
   return poll_io(block, until, ran);
 }
 
-std::size_t Hub::run_ready() {
-  const std::size_t limit = std::max(ready_.size, kReadyBudget);
-  std::size_t n = 0;
-  while (n < limit) {
-    detail::FiberRecord* f = ready_.pop();
-    if (f == nullptr) break;
-    resume(*f);
-    ++n;
-  }
-  return n;
-}
+// run_ready() and the ready queue live in scheduler.cpp, next to the switch they inline.
 
 std::size_t Hub::run_timers() {
   if (timers_.empty()) return 0;
@@ -272,27 +268,6 @@ void Hub::arm_wake_timer() {
       wake_armed_at_ = detail::Clock::time_point::max();
     }
   });
-}
-
-void Hub::ReadyQueue::push(detail::FiberRecord* f) noexcept {
-  f->next_ready = nullptr;
-  if (tail == nullptr) {
-    head = tail = f;
-  } else {
-    tail->next_ready = f;
-    tail = f;
-  }
-  ++size;
-}
-
-detail::FiberRecord* Hub::ReadyQueue::pop() noexcept {
-  detail::FiberRecord* f = head;
-  if (f == nullptr) return nullptr;
-  head = f->next_ready;
-  if (head == nullptr) tail = nullptr;
-  f->next_ready = nullptr;
-  --size;
-  return f;
 }
 
 }  // namespace braid

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace braid {
@@ -17,6 +18,76 @@ namespace braid {
 using detail::FiberRecord;
 using detail::FiberState;
 using detail::Interrupt;
+
+namespace {
+
+// Coroutines beyond this many resumes in one go yield to timers and I/O.
+constexpr std::size_t kReadyBudget = 256;
+
+// Switches into the started coroutine `f` and returns when it switches back. Always
+// inlined into the hub's loop (run_ready): a context switch leaves the CPU's
+// return-address predictor out of step with the stack, so every `ret` executed between
+// two switches is a mispredicted return (~13 ns each on the 2 GHz VM, as much as the bare
+// switch pair itself). With the switch inline the hub's side executes none.
+[[gnu::always_inline]] inline void switch_into(FiberRecord& f, FiberRecord*& current) {
+  f.state = FiberState::running;
+  FiberRecord* prev = current;
+  current = &f;
+  void* fake_stack = nullptr;
+  if (f.asan_stack_bottom != nullptr) {  // suspended inside a Greenlet's stack
+    detail::sanitizer::start_switch(&fake_stack, f.asan_stack_bottom, f.asan_stack_size);
+  } else {
+    detail::sanitizer::start_switch(&fake_stack, f.stack.base, f.stack.size);
+  }
+  f.cont = std::move(f.cont).resume();
+  detail::sanitizer::finish_switch(fake_stack, nullptr, nullptr);
+  current = prev;
+}
+
+// A finished coroutine's record may go once the hub holds no reference to it.
+[[gnu::noinline]] void release_finished(FiberRecord& f) noexcept {
+  auto last_ref = std::move(f.keep_alive);  // may destroy the record
+}
+
+}  // namespace
+
+void Hub::ReadyQueue::push(FiberRecord* f) noexcept {
+  f->next_ready = nullptr;
+  if (tail == nullptr) {
+    head = tail = f;
+  } else {
+    tail->next_ready = f;
+    tail = f;
+  }
+  ++size;
+}
+
+FiberRecord* Hub::ReadyQueue::pop() noexcept {
+  FiberRecord* f = head;
+  if (f == nullptr) return nullptr;
+  head = f->next_ready;
+  if (head == nullptr) tail = nullptr;
+  f->next_ready = nullptr;
+  --size;
+  return f;
+}
+
+std::size_t Hub::run_ready() {
+  const std::size_t limit = std::max(ready_.size, kReadyBudget);
+  std::size_t n = 0;
+  while (n < limit) {
+    FiberRecord* f = ready_.pop();
+    if (f == nullptr) break;
+    ++n;
+    if (f->state != FiberState::ready) {  // first run, or killed before it ever ran
+      resume(*f);
+      continue;
+    }
+    switch_into(*f, current_);  // the common case, inline (see switch_into)
+    if (f->state == FiberState::done) release_finished(*f);
+  }
+  return n;
+}
 
 void Hub::start(std::shared_ptr<FiberRecord> f) {
   FiberRecord& rec = *f;
@@ -36,7 +107,7 @@ void Hub::cancel_unstarted(FiberRecord& f) noexcept {
 
 void Hub::resume(FiberRecord& f) {
   if (f.state == FiberState::done) {  // killed before it ever ran
-    auto last_ref = std::move(f.keep_alive);
+    release_finished(f);
     return;
   }
   if (f.state == FiberState::created) {
@@ -45,17 +116,8 @@ void Hub::resume(FiberRecord& f) {
         std::allocator_arg, detail::PooledStack(f),
         [rec](boost::context::fiber&& sched) { return fiber_main(rec, std::move(sched)); });
   }
-  f.state = FiberState::running;
-  FiberRecord* prev = current_;
-  current_ = &f;
-  void* fake_stack = nullptr;
-  detail::sanitizer::start_switch(&fake_stack, f.stack.base, f.stack.size);
-  f.cont = std::move(f.cont).resume();
-  detail::sanitizer::finish_switch(fake_stack, nullptr, nullptr);
-  current_ = prev;
-  if (f.state == FiberState::done) {
-    auto last_ref = std::move(f.keep_alive);  // may destroy the record
-  }
+  switch_into(f, current_);
+  if (f.state == FiberState::done) release_finished(f);
 }
 
 boost::context::fiber Hub::fiber_main(FiberRecord* f, boost::context::fiber&& sched) {

@@ -198,6 +198,7 @@ TEST_CASE("a hub adopts an application's io_context", "[runtime][hub][embed]") {
     REQUIRE(t.get() == 7);  // main's blocking call ran the shared loop
     REQUIRE(asio_handler);
     REQUIRE_THROWS_AS(braid::Hub::install(std::make_unique<braid::Hub>()), std::logic_error);
+    braid::Hub::uninstall();  // before app_ctx goes away
   }).join();
 }
 

@@ -50,6 +50,9 @@ class Hub {
   /// Installs `hub` as the calling thread's hub (for an adopted io_context). The thread
   /// must not have a hub yet; std::logic_error otherwise.
   static Hub& install(std::unique_ptr<Hub> hub);
+  /// Destroys the calling thread's hub now (unwinding its coroutines), e.g. before an
+  /// adopted io_context goes away. A later Hub::current() creates a new one.
+  static void uninstall();
 
   boost::asio::io_context& context() noexcept { return *ctx_; }
 

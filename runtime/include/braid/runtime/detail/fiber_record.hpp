@@ -85,6 +85,9 @@ class FiberRecord {
 
   void* greenlet_current = nullptr;  // braid::Greenlet running on this context, if any
   void* asan_fake_stack = nullptr;   // AddressSanitizer's fake-stack handle across switches
+  // The stack the suspended continuation is on, when a Greenlet moved it off `stack`.
+  const void* asan_stack_bottom = nullptr;
+  std::size_t asan_stack_size = 0;
 };
 
 }  // namespace braid::detail
