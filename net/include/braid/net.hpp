@@ -1,0 +1,19 @@
+// braid's cooperative networking: TcpStream, TcpListener, StreamServer, UdpSocket,
+// UnixStream, UnixListener, select() and BasicSelector (includes coro.hpp).
+//
+// What may switch: connect, accept, recv, recv_exact, recvfrom, send, sendall, sendto,
+// read_some, write_some, select, BasicSelector::select, StreamServer::serve_forever and
+// stop. Each parks only the calling coroutine and honours set_timeout and enclosing
+// braid::Timeout scopes; in `main` each runs the hub until it can return. try_accept,
+// close, register_fd/modify/unregister and StreamServer::start never park.
+#pragma once
+
+#include <braid/coro.hpp>
+#include <braid/net/address.hpp>
+#include <braid/net/select.hpp>
+#include <braid/net/selector.hpp>
+#include <braid/net/stream_server.hpp>
+#include <braid/net/tcp_listener.hpp>
+#include <braid/net/tcp_stream.hpp>
+#include <braid/net/udp_socket.hpp>
+#include <braid/net/unix_socket.hpp>

@@ -1,0 +1,106 @@
+#include <braid/net/select.hpp>
+
+#include <braid/net/detail/epoll_set.hpp>
+#include <braid/net/selector.hpp>
+
+#include "socket_ops.hpp"
+
+#include <fmt/format.h>
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <algorithm>
+#include <cerrno>
+#include <map>
+
+namespace braid::net {
+
+namespace {
+
+struct Interest {
+  short events = 0;  // POLLIN / POLLOUT / POLLPRI wanted
+};
+
+// poll(2) with a zero timeout gives select(2)'s answer for this instant.
+bool poll_now(std::vector<pollfd>& fds) {
+  int n;
+  do {
+    n = ::poll(fds.data(), fds.size(), 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) detail::throw_error(detail::last_error(), "select: poll");
+  for (const pollfd& p : fds) {
+    if (p.revents & POLLNVAL) {
+      detail::throw_error(detail::make_error(EBADF), fmt::format("select: fd {}", p.fd));
+    }
+  }
+  return n > 0;
+}
+
+SelectResult collect(const std::vector<pollfd>& fds, std::span<const int> r, std::span<const int> w,
+                     std::span<const int> x) {
+  auto revents = [&](int fd) {
+    auto it = std::lower_bound(fds.begin(), fds.end(), fd,
+                               [](const pollfd& p, int v) { return p.fd < v; });
+    return it->revents;
+  };
+  SelectResult out;
+  for (int fd : r) {
+    if (revents(fd) & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)) out.readable.push_back(fd);
+  }
+  for (int fd : w) {
+    if (revents(fd) & (POLLOUT | POLLERR)) out.writable.push_back(fd);
+  }
+  for (int fd : x) {
+    // select(2) reports only urgent data here; an error or hang-up on a descriptor that
+    // is in no other set is reported here too, or the caller could never learn of it.
+    const short ev = revents(fd);
+    const bool elsewhere = std::find(r.begin(), r.end(), fd) != r.end() ||
+                           std::find(w.begin(), w.end(), fd) != w.end();
+    if ((ev & POLLPRI) || (!elsewhere && (ev & (POLLERR | POLLHUP)))) out.exceptional.push_back(fd);
+  }
+  return out;
+}
+
+std::uint32_t epoll_events(short poll_events) {
+  std::uint32_t e = 0;
+  if (poll_events & POLLIN) e |= EPOLLIN | EPOLLRDHUP;
+  if (poll_events & POLLOUT) e |= EPOLLOUT;
+  if (poll_events & POLLPRI) e |= EPOLLPRI;
+  return e;
+}
+
+}  // namespace
+
+SelectResult select(std::span<const int> r, std::span<const int> w, std::span<const int> x,
+                    std::optional<Duration> timeout) {
+  std::map<int, Interest> wanted;
+  for (int fd : r) detail::check_fd(fd, "select"), wanted[fd].events |= POLLIN | POLLRDHUP;
+  for (int fd : w) detail::check_fd(fd, "select"), wanted[fd].events |= POLLOUT;
+  for (int fd : x) detail::check_fd(fd, "select"), wanted[fd].events |= POLLPRI;
+  std::vector<pollfd> fds;
+  fds.reserve(wanted.size());
+  for (auto [fd, in] : wanted) fds.push_back(pollfd{fd, in.events, 0});
+
+  const detail::CallDeadline deadline(timeout);
+  std::optional<detail::EpollSet> set;  // built only if the call has to wait
+  for (;;) {
+    if (poll_now(fds)) {
+      SelectResult res = collect(fds, r, w, x);
+      if (!res.readable.empty() || !res.writable.empty() || !res.exceptional.empty()) return res;
+    }
+    // With no descriptors at all this parks on an empty set: a sleep for `timeout`, and
+    // LoopExit ("would block forever") without one, unless other coroutines run.
+    const auto left = deadline.remaining();
+    if (left && *left <= Duration::zero()) return {};
+    if (!set) {
+      set.emplace();
+      for (const pollfd& p : fds) {
+        // The private set only wakes us; poll_now decides.
+        set->add_raw(p.fd, epoll_events(p.events), "select");
+      }
+    }
+    set->wait(left, 1);
+  }
+}
+
+}  // namespace braid::net

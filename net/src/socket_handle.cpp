@@ -1,0 +1,133 @@
+#include <braid/net/detail/socket_handle.hpp>
+
+#include <braid/runtime/detail/format.hpp>
+#include <braid/runtime/errors.hpp>
+#include <braid/runtime/log.hpp>
+#include <braid/runtime/wait.hpp>
+
+#include <fmt/format.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <system_error>
+
+namespace braid::net {
+
+std::string Address::to_string() const {
+  if (port == 0 && (host.empty() || host.front() == '/' || host.front() == '@')) return host;
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+namespace detail {
+
+Address SockAddr::to_address() const {
+  Address out;
+  if (len == 0) return out;
+  char text[INET6_ADDRSTRLEN] = {};
+  switch (storage.ss_family) {
+    case AF_INET: {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
+      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
+      out.host = text;
+      out.port = ntohs(a->sin_port);
+      break;
+    }
+    case AF_INET6: {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
+      out.host = text;
+      out.port = ntohs(a->sin6_port);
+      break;
+    }
+    case AF_UNIX: {
+      const auto* a = reinterpret_cast<const sockaddr_un*>(&storage);
+      const std::size_t n =
+          len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
+      if (n == 0) break;  // unnamed (a socketpair, or a client that never bound)
+      if (a->sun_path[0] == '\0') {
+        out.host = "@" + std::string(a->sun_path + 1, n - 1);
+      } else {
+        out.host = std::string(a->sun_path, ::strnlen(a->sun_path, n));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+std::string SockAddr::to_string() const {
+  if (len == 0) return "?";
+  Address a = to_address();
+  if (storage.ss_family == AF_UNIX && a.host.empty()) return "unnamed unix socket";
+  return a.to_string();
+}
+
+CallDeadline::CallDeadline(std::optional<Duration> timeout) : limit_(timeout) {
+  if (timeout) at_ = std::chrono::steady_clock::now() + *timeout;
+}
+
+std::optional<Duration> CallDeadline::remaining() const {
+  if (!at_) return std::nullopt;
+  const auto left = *at_ - std::chrono::steady_clock::now();
+  return left > Duration::zero() ? left : Duration::zero();
+}
+
+SocketHandle::SocketHandle(int fd, const char* what) {
+  boost::system::error_code ec;
+  desc_.emplace(Hub::current().context());
+  desc_->assign(fd, ec);
+  if (ec) {
+    ::close(fd);
+    desc_.reset();
+    throw_error(ec, fmt::format("{}: registering fd {} with the hub", what, fd));
+  }
+}
+
+SocketHandle& SocketHandle::operator=(SocketHandle&& other) noexcept {
+  if (this != &other) {
+    close();
+    desc_ = std::move(other.desc_);
+  }
+  return *this;
+}
+
+boost::system::error_code SocketHandle::wait(bool writable, std::optional<Duration> timeout,
+                                             braid::detail::WaitInfo info) {
+  if (!is_open()) return boost::asio::error::bad_descriptor;
+  const auto type = writable ? boost::asio::posix::stream_descriptor::wait_write
+                             : boost::asio::posix::stream_descriptor::wait_read;
+  auto& d = *desc_;
+  return braid::detail::await_op(
+      [&d, type](auto handler) { d.async_wait(type, std::move(handler)); }, timeout, info);
+}
+
+void SocketHandle::close() noexcept {
+  if (!desc_ || !desc_->is_open()) return;
+  boost::system::error_code ec;
+  desc_->close(ec);  // cancels pending waits (operation_aborted), then close(2)
+  if (ec) braid::detail::log().warn("closing fd: {}", ec.message());
+}
+
+void throw_error(const boost::system::error_code& ec, const std::string& what) {
+  // Boost.System codes convert to std::error_code (system errors keep
+  // std::system_category, so e.code() == std::errc::connection_refused works).
+  throw std::system_error(static_cast<std::error_code>(ec), what);
+}
+
+void throw_timeout(const std::string& what, std::optional<Duration> limit) {
+  if (limit) {
+    throw TimeoutError(
+        fmt::format("{}: timed out after {}", what, braid::detail::format_duration(*limit)));
+  }
+  throw TimeoutError(what + ": timed out");
+}
+
+}  // namespace detail
+}  // namespace braid::net
