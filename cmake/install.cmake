@@ -2,7 +2,7 @@
 # and a pkg-config file. Never install a sanitized build: consumers could not link it.
 include(CMakePackageConfigHelpers)
 set(braid_cfgdir ${CMAKE_INSTALL_LIBDIR}/cmake/braid)
-set(braid_install_targets braid_build_flags braid_abi_flags braid_braid)
+set(braid_install_targets braid_abi_flags braid_braid)
 set(braid_install_includes "")
 foreach(m ${braid_modules})
   list(APPEND braid_install_targets braid_${m})

@@ -9,6 +9,7 @@
 #include <braid/coro/event.hpp>
 #include <braid/coro/greenlet.hpp>
 #include <braid/coro/group.hpp>
+#include <braid/coro/hub_thread.hpp>
 #include <braid/coro/queue.hpp>
 #include <braid/coro/semaphore.hpp>
 #include <braid/coro/sleep.hpp>
