@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Runs the sync-vs-async benchmark: braid's program (sync_vs_async) and its Python twin
+(sync_vs_async.py: gevent + multiprocessing, when /usr/bin/python3 has gevent), prints one
+table with braid/Python ratios, writes it as markdown, and plots it with gnuplot.
+
+Usage: run.py --bin BUILD/benchmarks/sync_vs_async [--quick] [--markdown FILE]
+              [--plot PREFIX]   (writes PREFIX.png and PREFIX.svg)
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+
+
+def run_json(cmd):
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        path = f.name
+    try:
+        subprocess.run(cmd + ["--json", path], check=True, stdout=sys.stderr)
+        with open(path) as f:
+            return json.load(f)["rows"]
+    finally:
+        os.unlink(path)
+
+
+def have_gevent():
+    if not os.path.exists(PYTHON):
+        return False
+    return subprocess.run([PYTHON, "-c", "import gevent"], capture_output=True).returncode == 0
+
+
+def merge(braid_rows, py_rows):
+    py = {(r["workload"].split(" x ")[0] if "sum of" in r["workload"] else r["workload"],
+           r["mode"].split(" of ")[0]): r for r in py_rows}
+    out = []
+    for r in braid_rows:
+        key = (r["workload"].split(" x ")[0] if "sum of" in r["workload"] else r["workload"],
+               r["mode"].split(" of ")[0])
+        p = py.get(key)
+        out.append((r, p))
+    return out
+
+
+def fmt_kib(v):
+    return f"{v:.2f}" if v is not None and v >= 0 else "-"
+
+
+def table(merged):
+    lines = ["| workload | mode | braid s | braid KiB/task | Python s | Python KiB/task | Python / braid |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r, p in merged:
+        ps = f"{p['seconds']:.3f}" if p else "n/a"
+        ratio = f"{p['seconds'] / r['seconds']:.2f}x" if p and r["seconds"] > 0 else "n/a"
+        pk = fmt_kib(p["kib_per_task"]) if p else "n/a"
+        lines.append(f"| {r['workload']} | {r['mode']} | {r['seconds']:.3f} | "
+                     f"{fmt_kib(r['kib_per_task'])} | {ps} | {pk} | {ratio} |")
+    return "\n".join(lines)
+
+
+def speedups(rows):
+    """Sequential time / concurrent time per workload that has both."""
+    seq = {r["workload"]: r["seconds"] for r in rows if r["mode"] == "sequential"}
+    out = []
+    for r in rows:
+        if r["mode"] != "sequential" and r["workload"] in seq:
+            out.append((r["workload"], seq[r["workload"]] / r["seconds"]))
+    return out
+
+
+def plot(braid_rows, py_rows, prefix):
+    if not shutil.which("gnuplot"):
+        print("gnuplot not found: no plot", file=sys.stderr)
+        return
+    b = speedups(braid_rows)
+    p = dict(speedups(py_rows)) if py_rows else {}
+    p_by_kind = {}
+    for k, v in p.items():
+        p_by_kind[k.split(" x ")[0] if "sum of" in k else k] = v
+    data = os.path.join(tempfile.mkdtemp(), "speedup.dat")
+    with open(data, "w") as f:
+        for name, s in b:
+            key = name.split(" x ")[0] if "sum of" in name else name
+            f.write(f"\"{name}\" {s:.3f} {p_by_kind.get(key, 0):.3f}\n")
+    for term, ext in (("pngcairo size 900,500" if _has_cairo() else "png size 900,500", "png"),
+                      ("svg size 900,500", "svg")):
+        script = f"""
+set terminal {term}
+set output '{prefix}.{ext}'
+set title 'Sync vs async: speed-up over running the tasks one after another'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel 'speed-up (sequential time / concurrent time), log scale'
+set logscale y
+set yrange [0.5:*]
+set xtics rotate by -15 font ',9'
+set key top right
+plot '{data}' using 2:xtic(1) title 'braid', '' using 3 title 'Python (gevent / multiprocessing)'
+"""
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    print(f"plot: {prefix}.png, {prefix}.svg", file=sys.stderr)
+
+
+def _has_cairo():
+    r = subprocess.run(["gnuplot", "-e", "set terminal"], capture_output=True, text=True)
+    return "pngcairo" in (r.stdout + r.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--markdown")
+    ap.add_argument("--plot")
+    args = ap.parse_args()
+    extra = ["--quick"] if args.quick else []
+    braid_rows = run_json([args.bin] + extra)
+    py_rows = []
+    if have_gevent():
+        py_rows = run_json([PYTHON, os.path.join(HERE, "sync_vs_async.py")] + extra)
+    else:
+        print("python3-gevent is not installed: Python columns are n/a", file=sys.stderr)
+    text = table(merge(braid_rows, py_rows))
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text + "\n")
+    if args.plot:
+        os.makedirs(os.path.dirname(os.path.abspath(args.plot)), exist_ok=True)
+        plot(braid_rows, py_rows, args.plot)
+
+
+if __name__ == "__main__":
+    main()
