@@ -30,9 +30,7 @@ else
 fi
 
 echo
-echo "=== The sync-vs-async benchmark"
-if [[ -x $bin/benchmarks/sync_vs_async ]]; then
-  $bin/benchmarks/sync_vs_async --plot docs/img/sync_vs_async
-else
-  $bin/examples/s21_sync_vs_async
-fi
+echo "=== The sync-vs-async benchmark (braid vs Python's gevent and multiprocessing)"
+python3 benchmarks/sync_async/run.py --bin "$bin/benchmarks/sync_vs_async" \
+  --markdown "$bin/sync_vs_async.md" --plot docs/img/sync_vs_async
+echo "(table: $bin/sync_vs_async.md; plot: docs/img/sync_vs_async.png and .svg)"
