@@ -1,0 +1,183 @@
+#include "process_registry.hpp"
+
+#include <braid/process/detail/process_state.hpp>
+#include <braid/process/process.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <mutex>
+
+namespace braid::process::detail::registry {
+namespace {
+
+struct Orphan {
+  pid_t pid;
+  int pidfd;  // -1 without pidfd support
+  bool daemon;
+};
+
+struct State {
+  std::mutex mutex;
+  Process* current = nullptr;      // null in the main process
+  std::string identity;            // see identity()
+  unsigned counter = 0;            // children named so far
+  std::vector<Process*> children;  // started, object alive
+  std::vector<Orphan> orphans;     // object destroyed while the child ran
+  pid_t exit_handler_pid = 0;      // the process whose atexit handler is ours
+};
+
+// Replaced (never destroyed) in a forked child: another thread of the parent may have
+// held the mutex at the moment of the fork.
+State* g = new State();
+
+int open_pidfd(pid_t pid) noexcept {
+#if defined(SYS_pidfd_open)
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  return -1;
+#endif
+}
+
+void signal_orphan(const Orphan& o, int sig) noexcept {
+#if defined(SYS_pidfd_send_signal)
+  if (o.pidfd >= 0) {
+    ::syscall(SYS_pidfd_send_signal, o.pidfd, sig, nullptr, 0);
+    return;
+  }
+#endif
+  ::kill(o.pid, sig);
+}
+
+bool orphan_exited(const Orphan& o) noexcept {
+  if (o.pidfd >= 0) {
+    pollfd p{o.pidfd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+  return ::kill(o.pid, 0) < 0 && errno == ESRCH;
+}
+
+void sleep_ms(long ms) noexcept {
+  timespec ts{0, ms * 1000000L};
+  ::nanosleep(&ts, nullptr);
+}
+
+// Blocks the thread until the orphan has exited (the background reaper reaps it).
+void wait_orphan(const Orphan& o) noexcept {
+  if (o.pidfd >= 0) {
+    pollfd p{o.pidfd, POLLIN, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    return;
+  }
+  while (!orphan_exited(o)) sleep_ms(5);
+}
+
+// Blocks the thread until the child of `p` has exited, and reaps it.
+void wait_child(Process& p) noexcept {
+  try {
+    const int fd = open_pidfd(p.pid());
+    if (fd >= 0) {
+      pollfd pf{fd, POLLIN, 0};
+      while (::poll(&pf, 1, -1) < 0 && errno == EINTR) {
+      }
+      ::close(fd);
+    }
+    while (!p.exitcode()) sleep_ms(2);
+  } catch (...) {
+  }
+}
+
+void drop_finished_orphans_locked() {
+  std::erase_if(g->orphans, [](const Orphan& o) {
+    if (!orphan_exited(o)) return false;
+    if (o.pidfd >= 0) ::close(o.pidfd);
+    return true;
+  });
+}
+
+void on_exit() noexcept {
+  if (::getpid() != g->exit_handler_pid) return;  // a child that called exit()
+  finish_children();
+}
+
+}  // namespace
+
+unsigned next_child_number() {
+  std::lock_guard lock(g->mutex);
+  return ++g->counter;
+}
+
+const std::string& identity() { return g->identity; }
+
+void prepare_start() {
+  std::lock_guard lock(g->mutex);
+  drop_finished_orphans_locked();
+  if (g->exit_handler_pid != ::getpid()) {
+    g->exit_handler_pid = ::getpid();
+    std::atexit(on_exit);
+  }
+}
+
+void add(Process& p) {
+  std::lock_guard lock(g->mutex);
+  g->children.push_back(&p);
+}
+
+void forget(Process& p, pid_t running_pid, bool daemon) {
+  std::lock_guard lock(g->mutex);
+  std::erase(g->children, &p);
+  drop_finished_orphans_locked();
+  if (running_pid > 0) g->orphans.push_back({running_pid, open_pidfd(running_pid), daemon});
+}
+
+std::vector<Process*> children() {
+  std::lock_guard lock(g->mutex);
+  return g->children;
+}
+
+Process* current() { return g->current; }
+
+void become_child(Process* self, const std::string& identity) {
+  for (const Orphan& o : g->orphans) {
+    if (o.pidfd >= 0) ::close(o.pidfd);  // the parent's children, not ours
+  }
+  g = new State();
+  g->current = self;
+  g->identity = identity;
+}
+
+}  // namespace braid::process::detail::registry
+
+namespace braid::process::detail {
+
+void finish_children() noexcept {
+  std::vector<Process*> kids;
+  std::vector<registry::Orphan> orphans;
+  {
+    std::lock_guard lock(registry::g->mutex);
+    kids = registry::g->children;
+    orphans.swap(registry::g->orphans);
+  }
+  // As Python's exit handler: terminate daemon children, then join every child.
+  for (Process* p : kids) {
+    if (p->daemon() && p->is_alive()) p->terminate();
+  }
+  for (const auto& o : orphans) {
+    if (o.daemon) registry::signal_orphan(o, SIGTERM);
+  }
+  for (Process* p : kids) registry::wait_child(*p);
+  for (const auto& o : orphans) {
+    registry::wait_orphan(o);
+    if (o.pidfd >= 0) ::close(o.pidfd);
+  }
+}
+
+}  // namespace braid::process::detail

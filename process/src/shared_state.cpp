@@ -1,0 +1,135 @@
+#include <braid/process/detail/shared_state.hpp>
+
+#include <braid/runtime/errors.hpp>
+#include <braid/runtime/wait.hpp>
+
+#include <fmt/format.h>
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace braid::process::detail {
+
+SharedMapping::SharedMapping(std::size_t bytes, bool noreserve) : size_(bytes) {
+  const int flags = MAP_SHARED | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (p == MAP_FAILED) {
+    throw std::system_error(errno, std::generic_category(),
+                            fmt::format("mmap {} bytes of shared memory", bytes));
+  }
+  data_ = p;
+}
+
+SharedMapping::~SharedMapping() {
+  if (data_ != nullptr) ::munmap(data_, size_);
+}
+
+void SharedMutex::init() {
+  pthread_mutexattr_t a;
+  ::pthread_mutexattr_init(&a);
+  ::pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  ::pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  const int r = ::pthread_mutex_init(&m, &a);
+  ::pthread_mutexattr_destroy(&a);
+  if (r != 0) throw std::system_error(r, std::generic_category(), "pthread_mutex_init (shared)");
+}
+
+void SharedMutex::lock() noexcept {
+  const int r = ::pthread_mutex_lock(&m);
+  // The previous holder died inside a critical section. Those only publish an update
+  // after it is complete, so the state is usable as it is.
+  if (r == EOWNERDEAD) ::pthread_mutex_consistent(&m);
+}
+
+void SharedMutex::unlock() noexcept { ::pthread_mutex_unlock(&m); }
+
+SharedCond::SharedCond(SharedCondState* state)
+    : state_(state), fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE)) {
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+SharedCond::~SharedCond() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool SharedCond::try_take() noexcept {
+  std::uint64_t v = 0;
+  ssize_t r;
+  do {
+    r = ::read(fd_, &v, sizeof v);
+  } while (r < 0 && errno == EINTR);
+  return r == static_cast<ssize_t>(sizeof v);
+}
+
+void SharedCond::notify(std::uint32_t n) noexcept {
+  if (n > state_->waiters) n = state_->waiters;
+  if (n == 0) return;
+  state_->waiters -= n;
+  const std::uint64_t v = n;
+  ssize_t r;
+  do {
+    r = ::write(fd_, &v, sizeof v);
+  } while (r < 0 && errno == EINTR);
+}
+
+void SharedCond::leave(SharedMutex& m, bool& got) noexcept {
+  m.lock();
+  if (try_take()) {
+    got = true;  // a token arrived meanwhile: it is ours, the count no longer holds us
+  } else {
+    state_->waiters--;
+  }
+  m.unlock();
+}
+
+bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout) {
+  bool got = false;
+  try {
+    const Until until(timeout);
+    while (!(got = try_take())) {
+      if (until.passed()) break;
+      braid::wait_readable(fd_, until.remaining());
+    }
+  } catch (const TimeoutError& e) {
+    if (e.source() != nullptr) {  // an enclosing braid::Timeout: leave, pass a token on
+      leave(m, got);
+      if (got) {
+        m.lock();
+        notify(1);
+        m.unlock();
+      }
+      throw;
+    }
+  } catch (...) {  // a kill (GreenletExit) or an error: leave without losing a wake-up
+    leave(m, got);
+    if (got) {
+      m.lock();
+      notify(1);
+      m.unlock();
+    }
+    throw;
+  }
+  if (!got) leave(m, got);
+  return got;
+}
+
+bool SharedCond::wait(SharedMutex& m, std::optional<Duration> timeout) {
+  enlist();
+  m.unlock();
+  bool got;
+  try {
+    got = await(m, timeout);
+  } catch (...) {
+    m.lock();
+    throw;
+  }
+  m.lock();
+  return got;
+}
+
+}  // namespace braid::process::detail
