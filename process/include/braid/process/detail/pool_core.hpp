@@ -1,0 +1,114 @@
+// The part of a Pool that is not a template: worker processes, the dispatcher that feeds
+// them, and the bookkeeping of jobs in flight. Pool's templates encode requests and build
+// sinks; everything else happens in process/src/pool_*.cpp.
+#pragma once
+
+#include <braid/process/detail/pool_result.hpp>
+#include <braid/runtime/detail/wait_queue.hpp>
+#include <braid/runtime/hub.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <vector>
+
+namespace braid {
+template <class T>
+class Task;
+}
+
+namespace braid::process::detail {
+
+/// One unit of work for one worker: an apply, or one chunk of a map.
+struct Job {
+  std::uint64_t id = 0;
+  std::shared_ptr<Sink> sink;      // where the reply goes
+  std::uint32_t part = 0;          // chunk index within the sink
+  std::vector<std::byte> request;  // the encoded frame; moved out when queued on a worker
+};
+
+/// Worker settings, fixed at construction.
+struct PoolConfig {
+  unsigned processes = 1;
+  void (*initializer)() = nullptr;
+  std::size_t maxtasksperchild = 0;  // 0 = unlimited
+};
+
+class Slot;
+
+class PoolCore {
+ public:
+  /// Forks the workers; std::system_error when none can be started.
+  explicit PoolCore(PoolConfig cfg);
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
+  /// terminate() unless already joined or terminated.
+  ~PoolCore();
+
+  /// std::logic_error unless the pool accepts work from the caller (not closed, same
+  /// process and thread as its creator). `op` names the call in the message.
+  void check_open(const char* op) const;
+  std::uint64_t next_id() noexcept { return next_id_++; }
+  /// Queues jobs and hands them to workers with room. Never parks.
+  void submit(Job job);
+  void submit(std::vector<Job> jobs);
+  /// Routes a decided sink: straight to publish(), or through the callback coroutine.
+  void settle(std::shared_ptr<Sink> sink);
+
+  void close() noexcept;
+  void join();
+  void terminate() noexcept;
+
+  unsigned processes() const noexcept { return cfg_.processes; }
+  const PoolConfig& config() const noexcept { return cfg_; }
+  /// Pids of the live workers (for tests and diagnostics).
+  std::vector<pid_t> pids() const;
+
+  // ---- for the slots (process/src/pool_slot.cpp)
+  enum class State { running, closed, joining, done };
+  State state() const noexcept { return state_; }
+  /// Moves queued jobs to workers with room and starts their writes. Never parks.
+  void pump();
+  /// A reply arrived for `job` (status and the archive positioned at its body).
+  void complete(Job& job, std::uint8_t status, InArchive& in);
+  /// A worker reports how long a task ran (it sets how deep to pipeline).
+  void note_run_time(std::chrono::nanoseconds t) noexcept;
+  /// `job` will never get a reply.
+  void fail(Job& job, std::exception_ptr e);
+  /// Puts jobs that never reached a worker back at the head of the queue.
+  void requeue_front(std::deque<Job> jobs);
+  /// Slot asks whether to start (another) worker process.
+  bool wants_workers() const noexcept;
+  /// Fork failures with no live worker fail the queue rather than leave it waiting.
+  void on_start_failure(std::exception_ptr e);
+
+ private:
+  std::size_t pipeline_depth() const noexcept;
+  void job_finished() noexcept;
+  void run_callbacks();
+  void stop_coroutines() noexcept;
+  bool idle() const noexcept;
+
+  PoolConfig cfg_;
+  Hub* hub_;                       // the creator's hub: all work happens there
+  unsigned long fork_generation_;  // the creator process (see pool_core.cpp)
+  State state_ = State::running;
+  bool terminated_ = false;                      // terminate() ran
+  std::uint64_t next_id_ = 1;                    // 0 is never a job
+  std::vector<std::shared_ptr<Slot>> slots_;     // one per worker, reused across generations
+  std::deque<Job> backlog_;                      // submitted, not yet queued on a worker
+  std::size_t outstanding_ = 0;                  // submitted jobs without a reply yet
+  double run_time_ns_ = -1;                      // average task run time; < 0: none seen
+  std::deque<std::shared_ptr<Sink>> callbacks_;  // decided, waiting for their callback
+  bool callback_running_ = false;
+  std::unique_ptr<Task<void>> callback_task_;  // runs callbacks_, spawned on first use
+  WaitQueue callback_wake_;                    // the callback coroutine, parked when idle
+  WaitQueue idle_waiters_;                     // join(), parked until nothing is in flight
+};
+
+}  // namespace braid::process::detail

@@ -1,0 +1,130 @@
+// Pool internals shared by pool_core.cpp, pool_slot.cpp and pool_worker.cpp.
+#pragma once
+
+#include <braid/coro/event.hpp>
+#include <braid/coro/task.hpp>
+#include <braid/process/detail/child_exit.hpp>
+#include <braid/process/detail/pool_core.hpp>
+#include <braid/runtime/detail/wait_queue.hpp>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace braid::process::detail {
+
+/// Tasks a worker may hold at once. Quick tasks are pipelined (the next one waits in the
+/// worker's socket, so it starts without a round trip); slow ones are not, because a task
+/// queued behind a slow one could have run on a worker that became idle meanwhile.
+inline constexpr std::size_t kPipelineDepth = 4;
+/// Tasks averaging less than this are "quick". Until a reply has told us, tasks are slow.
+inline constexpr std::chrono::nanoseconds kQuickTaskTime{1'000'000};
+
+/// How long the parent and the workers poll for a reply / the next task before sleeping.
+/// Read once from BRAID_POOL_SPIN_US (microseconds) for measurements; see
+/// docs/benchmarks-pool.md for why the default is what it is.
+std::chrono::nanoseconds pool_spin() noexcept;
+
+// ---- Descriptors every worker must drop: the parent's ends of all pools' sockets. A
+// worker holding a sibling's socket would keep that sibling from seeing EOF at close.
+void register_pool_fd(int fd);
+void unregister_pool_fd(int fd) noexcept;
+std::vector<int> pool_fds();
+
+/// Demangled type and what() of the exception being handled (inside a catch block).
+std::pair<std::string, std::string> describe_current_exception();
+
+/// The child side: runs tasks read from `fd` until EOF, then _exit. Never returns.
+[[noreturn]] void worker_main(int fd, const PoolConfig& cfg, pid_t parent,
+                              const std::vector<int>& inherited) noexcept;
+
+/// One worker process as the parent sees it (one generation of a Slot).
+struct Proc {
+  Proc(pid_t pid_, int fd_, boost::asio::io_context& ctx);
+
+  pid_t pid;
+  ChildWatch watch;                            // its exit, through a pidfd
+  boost::asio::posix::stream_descriptor desc;  // our end, registered once with the reactor
+  int fd;                                      // desc's descriptor
+  std::deque<Job> inflight;                    // queued on it, in reply order
+  std::deque<std::vector<std::byte>> outbox;   // frames of the last outbox.size() inflight
+  std::size_t out_offset = 0;                  // bytes of outbox.front() already written
+  std::size_t budget;                          // tasks it may still be sent
+  bool write_failed = false;                   // EPIPE and the like: it is going away
+  bool dead = false;                           // being buried: take no more work
+  std::vector<std::byte> in;                   // replies read, [in_begin, in_end) unparsed
+  std::size_t in_begin = 0;
+  std::size_t in_end = 0;
+};
+
+/// A worker slot: supervises successive worker processes (fork, read replies, bury,
+/// replace), with a writer coroutine that drains the outbox when the socket is full.
+class Slot {
+ public:
+  Slot(PoolCore& core, unsigned index);
+  ~Slot();
+
+  /// Spawns the slot's coroutines; started() is set once the first fork was tried.
+  void start();
+  Event& started() noexcept { return started_; }
+  std::exception_ptr start_error() const noexcept { return start_error_; }
+
+  /// Room for another job now.
+  bool accepting() const noexcept;
+  std::size_t load() const noexcept { return proc_ ? proc_->inflight.size() : 0; }
+  /// Queues `job` on the current worker (the dispatcher chose it). Never parks.
+  void enqueue(Job job);
+  /// Writes what the socket takes now; the writer coroutine finishes the rest.
+  void kick() noexcept;
+
+  /// join(): let the worker go once it is idle; the supervisor then ends.
+  void stop() noexcept;
+  Task<void>& supervisor() noexcept { return supervisor_; }
+  /// terminate(): ends the coroutines (not the calling one), SIGKILLs and reaps the
+  /// worker and returns every job it held.
+  void kill_coroutines() noexcept;
+  void kill_process() noexcept;
+  void reap_process() noexcept;
+  std::deque<Job> take_jobs() noexcept;
+  pid_t pid() const noexcept { return proc_ && !proc_->dead ? proc_->pid : -1; }
+
+ private:
+  enum class Outcome { idle_exit, eof, protocol_error };
+  enum class Flush { done, would_block, failed };
+
+  void supervise();
+  void write_loop();
+  void start_process();
+  Outcome serve();
+  bool handle_frames(Proc& p);
+  bool handle_reply(Proc& p, std::span<const std::byte> payload);
+  void bury(Outcome o);
+  void make_room(Proc& p, std::size_t frame_size);
+  Flush flush(Proc& p) noexcept;
+  std::string describe_loss(const Proc& p, std::optional<int> status, Outcome o) const;
+
+  PoolCore& core_;
+  unsigned index_;                  // position in the pool, for names
+  std::shared_ptr<Proc> proc_;      // the current worker, null between generations
+  Task<void> supervisor_;           // forks, reads replies, buries, replaces
+  Task<void> writer_;               // waits for room in the socket when it is full
+  WaitQueue reader_wake_;           // supervisor parked while its worker is idle
+  WaitQueue writer_wake_;           // writer parked while nothing is left to write
+  Event started_;                   // first fork attempt done
+  std::exception_ptr start_error_;  // why the last fork failed
+  bool stopping_ = false;           // join(): no more workers in this slot
+  std::chrono::steady_clock::time_point spin_until_{};  // polling for a reply until then
+  bool spinning_ = false;
+};
+
+}  // namespace braid::process::detail

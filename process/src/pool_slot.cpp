@@ -1,0 +1,388 @@
+// The parent's side of one worker: fork it, feed it, read its replies, notice its death,
+// bury it and start the next one. All of it runs in the hub, in two coroutines per slot.
+#include "pool_internal.hpp"
+
+#include <braid/coro/sleep.hpp>
+#include <braid/process/pool.hpp>
+#include <braid/runtime/log.hpp>
+#include <braid/runtime/wait.hpp>
+
+#include <fmt/format.h>
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <istream>
+#include <limits>
+#include <system_error>
+
+namespace braid::process::detail {
+namespace {
+
+using namespace std::chrono_literals;
+using boost::asio::posix::stream_descriptor;
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr std::size_t kMaxIov = 64;
+// The worker runs its tasks on the stack it was forked on: this coroutine's. Give it
+// what a main thread gets; pages are committed only when touched.
+constexpr std::size_t kSupervisorStack = std::size_t{8} << 20;
+// A worker whose socket closed exits at once; one that lingers is killed after this.
+constexpr auto kExitGrace = 300ms;
+constexpr auto kForkRetry = 200ms;
+
+// Parks until `desc` is ready for `w`. Aborted waits (the descriptor was closed while we
+// waited) and errors just return: the caller's next read or write finds out what happened.
+void await_ready(stream_descriptor& desc, stream_descriptor::wait_type w, const char* what) {
+  (void)braid::detail::await_op([&](auto handler) { desc.async_wait(w, std::move(handler)); },
+                                std::nullopt, braid::detail::WaitInfo{what, desc.native_handle()});
+}
+
+}  // namespace
+
+Proc::Proc(pid_t pid_, int fd_, boost::asio::io_context& ctx)
+    : pid(pid_), watch(pid_), desc(ctx, fd_), fd(fd_) {}
+
+Slot::Slot(PoolCore& core, unsigned index) : core_(core), index_(index) {}
+
+Slot::~Slot() = default;
+
+void Slot::start() {
+  SpawnOptions sup{fmt::format("pool-worker-{}", index_), kSupervisorStack};
+  supervisor_ = braid::spawn(std::move(sup), [this] { supervise(); });
+  writer_ = braid::spawn(SpawnOptions{fmt::format("pool-writer-{}", index_), 0},
+                         [this] { write_loop(); });
+}
+
+bool Slot::accepting() const noexcept {
+  const Proc* p = proc_.get();
+  return p != nullptr && !p->dead && !p->write_failed && p->budget > 0 && !stopping_;
+}
+
+void Slot::enqueue(Job job) {
+  Proc& p = *proc_;
+  p.outbox.push_back(std::move(job.request));
+  p.inflight.push_back(std::move(job));
+  if (p.budget != std::numeric_limits<std::size_t>::max()) --p.budget;
+  if (p.inflight.size() == 1) reader_wake_.notify_one();
+}
+
+void Slot::kick() noexcept {
+  if (proc_ && flush(*proc_) == Flush::would_block) writer_wake_.notify_one();
+}
+
+void Slot::stop() noexcept {
+  stopping_ = true;
+  reader_wake_.notify_one();
+}
+
+// ---- the supervisor coroutine
+
+void Slot::supervise() {
+  while (core_.wants_workers() && !stopping_) {
+    try {
+      start_process();
+    } catch (const std::exception& e) {
+      start_error_ = std::current_exception();
+      started_.set();
+      braid::detail::log().error("Pool: cannot start worker {}: {}", index_, e.what());
+      core_.on_start_failure(start_error_);
+      braid::sleep(kForkRetry);
+      continue;
+    }
+    start_error_ = nullptr;
+    started_.set();
+    core_.pump();
+    bury(serve());
+  }
+  started_.set();
+}
+
+void Slot::start_process() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    throw std::system_error(errno, std::generic_category(), "Pool: socketpair");
+  }
+  const std::vector<int> inherited = pool_fds();
+  const pid_t parent = ::getpid();
+  // Buffered output would otherwise be written twice: by us and by the child.
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(sv[0]);
+    worker_main(sv[1], core_.config(), parent, inherited);
+  }
+  const int err = errno;
+  ::close(sv[1]);
+  if (pid < 0) {
+    ::close(sv[0]);
+    throw std::system_error(err, std::generic_category(), "Pool: fork");
+  }
+  std::shared_ptr<Proc> p;
+  try {
+    set_nonblocking(sv[0]);
+    p = std::make_shared<Proc>(pid, sv[0], Hub::current().context());
+  } catch (...) {
+    ::close(sv[0]);
+    ::kill(pid, SIGKILL);
+    reap_in_background(pid);
+    throw;
+  }
+  register_pool_fd(sv[0]);
+  const std::size_t max = core_.config().maxtasksperchild;
+  p->budget = max == 0 ? std::numeric_limits<std::size_t>::max() : max;
+  proc_ = std::move(p);
+}
+
+// Reads replies while the worker holds jobs; parks without any I/O registered while it
+// holds none, so an idle pool never keeps the hub's loop alive.
+Slot::Outcome Slot::serve() {
+  Proc& p = *proc_;
+  const auto spin = pool_spin();
+  for (;;) {
+    if (p.inflight.empty()) {
+      if (p.budget == 0 || stopping_ || !core_.wants_workers()) return Outcome::idle_exit;
+      reader_wake_.wait(std::nullopt, braid::detail::WaitInfo{"Pool worker idle", p.fd});
+      continue;
+    }
+    make_room(p, 0);
+    const ssize_t r = ::recv(p.fd, p.in.data() + p.in_end, p.in.size() - p.in_end, MSG_DONTWAIT);
+    if (r > 0) {
+      spinning_ = false;
+      p.in_end += static_cast<std::size_t>(r);
+      if (!handle_frames(p)) return Outcome::protocol_error;
+      core_.pump();
+      continue;
+    }
+    if (r == 0) return Outcome::eof;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return Outcome::eof;  // ECONNRESET and kin
+    if (spin.count() > 0) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!spinning_) {
+        spinning_ = true;
+        spin_until_ = now + spin;
+      }
+      if (now < spin_until_) {
+        braid::yield_now();
+        continue;
+      }
+    }
+    spinning_ = false;
+    await_ready(p.desc, stream_descriptor::wait_read, "Pool reply");
+  }
+}
+
+// Keeps room for the next read, and for all of a large frame once its header is known.
+void Slot::make_room(Proc& p, std::size_t frame_size) {
+  if (p.in_begin == p.in_end) p.in_begin = p.in_end = 0;
+  const std::size_t want = std::max(kReadChunk, frame_size);
+  if (p.in.size() - p.in_end >= want && frame_size == 0) return;
+  if (p.in_begin > 0) {
+    std::memmove(p.in.data(), p.in.data() + p.in_begin, p.in_end - p.in_begin);
+    p.in_end -= p.in_begin;
+    p.in_begin = 0;
+  }
+  if (p.in.size() < p.in_end + want) p.in.resize(p.in_end + want);
+}
+
+bool Slot::handle_frames(Proc& p) {
+  for (;;) {
+    const std::size_t have = p.in_end - p.in_begin;
+    if (have < kFrameHeaderSize) break;
+    std::size_t n = 0;
+    try {
+      n = parse_frame_header(p.in.data() + p.in_begin, kDefaultMaxFrame);
+    } catch (const FrameError& e) {
+      braid::detail::log().error("Pool: worker {}: {}", p.pid, e.what());
+      return false;
+    }
+    if (have < kFrameHeaderSize + n) {
+      make_room(p, kFrameHeaderSize + n - have);
+      break;
+    }
+    const std::span<const std::byte> payload(p.in.data() + p.in_begin + kFrameHeaderSize, n);
+    if (!handle_reply(p, payload)) return false;
+    p.in_begin += kFrameHeaderSize + n;
+  }
+  // A big frame's buffer is not kept once it has been consumed.
+  if (p.in_begin == p.in_end && p.in.size() > 16 * kReadChunk) {
+    std::vector<std::byte>().swap(p.in);
+    p.in_begin = p.in_end = 0;
+  }
+  return true;
+}
+
+bool Slot::handle_reply(Proc& p, std::span<const std::byte> payload) {
+  ByteSource src(payload);
+  std::istream is(&src);
+  InArchive ar(is);
+  std::uint64_t id = 0;
+  std::uint8_t status = 0;
+  std::uint64_t run_ns = 0;
+  try {
+    ar(id, status, run_ns);
+  } catch (const std::exception& e) {
+    braid::detail::log().error("Pool: worker {} sent an undecodable reply: {}", p.pid, e.what());
+    return false;
+  }
+  if (p.inflight.empty() || p.inflight.front().id != id || p.outbox.size() >= p.inflight.size()) {
+    braid::detail::log().error("Pool: worker {} replied to job {}, which it does not hold", p.pid,
+                               id);
+    return false;
+  }
+  Job job = std::move(p.inflight.front());
+  p.inflight.pop_front();
+  core_.note_run_time(std::chrono::nanoseconds(run_ns));
+  core_.complete(job, status, ar);
+  return true;
+}
+
+// The worker is gone (or going): reap it, put back the jobs it never received, and fail
+// the ones it held. The Proc stays visible (dead) until then, so terminate() can find it.
+void Slot::bury(Outcome o) {
+  Proc& p = *proc_;
+  p.dead = true;
+  unregister_pool_fd(p.fd);
+  boost::system::error_code ec;
+  p.desc.close(ec);  // EOF for the worker if it still reads; cancels the writer's wait
+  std::optional<int> status = p.watch.wait(kExitGrace);
+  if (!status) {
+    p.watch.send_signal(SIGKILL);
+    status = p.watch.wait(1s);
+  }
+  // Frames still in the outbox never fully reached the worker: it cannot have started
+  // them, so they go back to the queue instead of failing.
+  std::deque<Job> unsent;
+  while (!p.outbox.empty()) {
+    Job j = std::move(p.inflight.back());
+    p.inflight.pop_back();
+    j.request = std::move(p.outbox.back());
+    p.outbox.pop_back();
+    unsent.push_front(std::move(j));
+  }
+  std::deque<Job> lost = std::move(p.inflight);
+  p.inflight.clear();
+  const std::string why = lost.empty() ? std::string() : describe_loss(p, status, o);
+  std::shared_ptr<Proc> keep = std::move(proc_);  // destroyed at the end of this call
+  if (!unsent.empty()) core_.requeue_front(std::move(unsent));
+  for (Job& j : lost) core_.fail(j, std::make_exception_ptr(WorkerLostError(why)));
+  core_.pump();
+}
+
+std::string Slot::describe_loss(const Proc& p, std::optional<int> status, Outcome o) const {
+  std::string how;
+  if (o == Outcome::protocol_error) {
+    how = "broke the reply protocol and was killed";
+  } else if (!status) {
+    how = "closed its socket but would not exit";
+  } else if (*status < 0) {
+    const char* name = ::sigabbrev_np(-*status);
+    how = fmt::format("was killed by signal {} (SIG{})", -*status, name ? name : "?");
+  } else {
+    how = fmt::format("exited with status {}", *status);
+  }
+  return fmt::format("Pool worker {} {} before replying ({} task(s) lost)", p.pid, how,
+                     p.inflight.size());
+}
+
+// ---- writing
+
+Slot::Flush Slot::flush(Proc& p) noexcept {
+  while (!p.outbox.empty()) {
+    iovec iov[kMaxIov];
+    std::size_t cnt = 0;
+    for (auto it = p.outbox.begin(); it != p.outbox.end() && cnt < kMaxIov; ++it, ++cnt) {
+      const std::size_t off = cnt == 0 ? p.out_offset : 0;
+      iov[cnt].iov_base = it->data() + off;
+      iov[cnt].iov_len = it->size() - off;
+    }
+    msghdr m{};
+    m.msg_iov = iov;
+    m.msg_iovlen = cnt;
+    const ssize_t r = ::sendmsg(p.fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Flush::would_block;
+      p.write_failed = true;  // the worker is gone: serve() sees EOF and buries it
+      return Flush::failed;
+    }
+    auto n = static_cast<std::size_t>(r);
+    while (n > 0) {
+      const std::size_t left = p.outbox.front().size() - p.out_offset;
+      if (n < left) {
+        p.out_offset += n;
+        break;
+      }
+      n -= left;
+      p.outbox.pop_front();
+      p.out_offset = 0;
+    }
+  }
+  return Flush::done;
+}
+
+void Slot::write_loop() {
+  for (;;) {
+    std::shared_ptr<Proc> p = proc_;
+    if (!p || p->dead || p->write_failed || p->outbox.empty()) {
+      writer_wake_.wait(std::nullopt, braid::detail::WaitInfo{"Pool writer idle"});
+      continue;
+    }
+    if (flush(*p) == Flush::would_block) {
+      await_ready(p->desc, stream_descriptor::wait_write, "Pool request");
+    }
+  }
+}
+
+// ---- terminate()
+
+void Slot::kill_coroutines() noexcept {
+  const void* self = &Hub::current().running();
+  for (Task<void>* t : {&supervisor_, &writer_}) {
+    if (!t->valid() || t->ready() || t->state_ptr().get() == self) continue;
+    try {
+      t->kill(true);
+    } catch (...) {
+      // Only a kill of the caller itself lands here; the task is dying anyway.
+    }
+  }
+}
+
+void Slot::kill_process() noexcept {
+  if (proc_) proc_->watch.send_signal(SIGKILL);
+}
+
+void Slot::reap_process() noexcept {
+  if (!proc_) return;
+  Proc& p = *proc_;
+  if (!p.dead) {
+    p.dead = true;
+    unregister_pool_fd(p.fd);
+    boost::system::error_code ec;
+    p.desc.close(ec);
+  }
+  try {
+    (void)p.watch.wait(2s);
+  } catch (...) {
+    // Interrupted: the ChildWatch hands the child to the background reaper instead.
+  }
+}
+
+std::deque<Job> Slot::take_jobs() noexcept {
+  std::deque<Job> jobs;
+  if (proc_) {
+    jobs = std::move(proc_->inflight);
+    proc_->inflight.clear();
+    proc_->outbox.clear();
+  }
+  proc_.reset();
+  return jobs;
+}
+
+}  // namespace braid::process::detail
