@@ -1,0 +1,132 @@
+// braid::subprocess benchmarks; run_subprocess_bench.py drives them (alternating with the
+// baselines) and writes the report.
+//
+//   subprocess_bench run N           N x run({"true"}) from main, nothing else alive (the
+//                                    spawn runs on the hub's thread); mean us per child
+//   subprocess_bench run-busy N      the same from a coroutine while another coroutine
+//                                    lives (the spawn goes through the thread pool)
+//   subprocess_bench concurrent K S  K coroutines each run({"sleep", S}) at once while a
+//                                    ticker coroutine asks to wake every 1 ms; prints
+//                                    wall_ms, max/p99 lateness of its ticks, ticks
+//   subprocess_bench idle-ticker MS  the ticker alone for MS ms: the machine's own floor
+#include <braid/process/subprocess.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace sp = braid::subprocess;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double us_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::micro>(Clock::now() - t).count();
+}
+
+void run_true(int n) {
+  for (int i = 0; i < n; ++i) {
+    if (sp::run({"true"}).returncode != 0) std::abort();
+  }
+}
+
+// Wakes every 1 ms on a fixed grid and records how late each wake was.
+struct Ticker {
+  std::vector<double> late_ms;
+  bool stop = false;
+  braid::Task<void> task;
+
+  void start() {
+    task = braid::spawn([this] {
+      auto next = Clock::now();
+      while (!stop) {
+        next += 1ms;
+        braid::sleep(std::max<Clock::duration>(next - Clock::now(), Clock::duration::zero()));
+        const auto late = Clock::now() - next;
+        late_ms.push_back(std::chrono::duration<double, std::milli>(late).count());
+        if (late > 1ms) next = Clock::now();  // measure each stall once, not as a backlog
+      }
+    });
+  }
+  void finish() {
+    stop = true;
+    task.join();
+  }
+  void print(double wall_ms) {
+    std::sort(late_ms.begin(), late_ms.end());
+    const double max = late_ms.empty() ? 0 : late_ms.back();
+    const double p99 = late_ms.empty() ? 0 : late_ms[late_ms.size() * 99 / 100];
+    std::printf("wall_ms=%.1f max_late_ms=%.3f p99_late_ms=%.3f ticks=%zu\n", wall_ms, max, p99,
+                late_ms.size());
+  }
+};
+
+int concurrent(int k, const std::string& seconds) {
+  Ticker ticker;
+  ticker.start();
+  braid::sleep(20ms);  // the ticker is running before the first spawn
+  ticker.late_ms.clear();
+  const auto start = Clock::now();
+  std::vector<braid::Task<int>> kids;
+  for (int i = 0; i < k; ++i) {
+    kids.push_back(braid::spawn([&seconds] { return sp::run({"sleep", seconds}).returncode; }));
+  }
+  for (auto& t : kids) {
+    if (t.get() != 0) std::abort();
+  }
+  const double wall = us_since(start) / 1000;
+  ticker.finish();
+  ticker.print(wall);
+  return 0;
+}
+
+int idle_ticker(int ms) {
+  Ticker ticker;
+  ticker.start();
+  braid::sleep(20ms);
+  ticker.late_ms.clear();
+  braid::sleep(std::chrono::milliseconds(ms));
+  ticker.finish();
+  ticker.print(ms);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "run" && argc == 3) {
+    const int n = std::atoi(argv[2]);
+    const auto start = Clock::now();
+    run_true(n);
+    std::printf("%.1f\n", us_since(start) / n);
+    return 0;
+  }
+  if (mode == "run-busy" && argc == 3) {
+    const int n = std::atoi(argv[2]);
+    bool stop = false;
+    auto other = braid::spawn([&] {
+      while (!stop) braid::sleep(5ms);
+    });
+    double per = 0;
+    braid::spawn([&] {
+      const auto start = Clock::now();
+      run_true(n);
+      per = us_since(start) / n;
+    }).join();
+    stop = true;
+    other.join();
+    std::printf("%.1f\n", per);
+    return 0;
+  }
+  if (mode == "concurrent" && argc == 4) return concurrent(std::atoi(argv[2]), argv[3]);
+  if (mode == "idle-ticker" && argc == 3) return idle_ticker(std::atoi(argv[2]));
+  std::fprintf(stderr,
+               "usage: subprocess_bench run N | run-busy N | concurrent K SECONDS | "
+               "idle-ticker MS\n");
+  return 2;
+}
