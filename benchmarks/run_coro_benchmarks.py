@@ -52,6 +52,8 @@ REF = {
 MICRO = [
     # (benchmark, what one iteration is, is a braid figure)
     ("BM_BareFiberSwitchPair", "bare boost::context::fiber resume there and back (baseline)", False),
+    ("BM_BareFiberSwitchPairCalled", "the same, the fiber switching back from a non-inlined "
+     "function, as a yield() call must (floor)", False),
     ("BM_YieldRoundTrip", "yield_now(): coroutine -> hub -> coroutine", True),
     ("BM_SleepZero", "sleep(0s): the same path, no timer", True),
     ("BM_EventPingPong", "one hand-off between two coroutines via two Events", True),
@@ -341,10 +343,16 @@ def write_report(path, a, env, load_before, load_after, micro_cmd, micro, macro,
     y = micro.get("BM_YieldRoundTrip")
     if y and bare:
         x = y["cpu_ns"] / bare["cpu_ns"]
+        xs = [x] + ([y["x_bare_pair"]] if y.get("x_bare_pair") else [])
+        if all(v <= YIELD_TARGET_X for v in xs):
+            st = status(True)
+        elif all(v > YIELD_TARGET_X for v in xs):
+            st = status(False)
+        else:  # the two estimates disagree: say so rather than pick the kinder one
+            st = "**at the limit** (the two estimates straddle it)"
         w(f"| yield round trip ≤ {YIELD_TARGET_X:g}× bare fiber switch pair | "
           f"{fmt(y['cpu_ns'])} ns vs {fmt(bare['cpu_ns'])} ns (CPU medians); in-run paired "
-          f"ratio {fmt(y['x_bare_pair'], 2)}× | {x:.2f}× / {YIELD_TARGET_X:g}× | "
-          f"{status(x <= YIELD_TARGET_X)} |")
+          f"ratio {fmt(y['x_bare_pair'], 2)}× | {x:.2f}× / {YIELD_TARGET_X:g}× | {st} |")
     b = macro.get("braid")
     # The sleep targets are stated for 100,000 x 0.5 s; other sizes are only reported.
     judged = a.count == 100_000 and a.sleep_ms == 500
@@ -386,6 +394,17 @@ def write_report(path, a, env, load_before, load_after, micro_cmd, micro, macro,
         xb = m["cpu_ns"] / bare["cpu_ns"] if bare else None
         w(f"| {name} | {what} | {fmt(m['real_ns'])} | {fmt(m['cpu_ns'])} | "
           f"{fmt(m['cpu_min'])}–{fmt(m['cpu_max'])} | {fmt(xb, 2)} | {fmt(m['x_bare_pair'], 2)} |")
+    called = micro.get("BM_BareFiberSwitchPairCalled")
+    if called and y and bare:
+        w("")
+        w(f"The floor: after a context switch the CPU's return-address predictor still holds "
+          f"the other stack's return addresses, so each `ret` executed between two switches "
+          f"is mispredicted. The hub's loop is written with none (the switch is inlined into "
+          f"it), but `yield_now()` is a function call and must return once after switching "
+          f"back. A bare fiber that does just that costs {fmt(called['cpu_ns'])} ns "
+          f"({called['cpu_ns'] / bare['cpu_ns']:.2f}× the bare pair); braid's round trip adds "
+          f"{y['cpu_ns'] - called['cpu_ns']:.1f} ns of scheduling on top "
+          f"({y['cpu_ns'] / called['cpu_ns']:.2f}× that floor).")
     post = micro.get("BM_AsioPostBaseline")
     timer = micro.get("BM_AsioZeroTimerBaseline")
     sz = micro.get("BM_SleepZero")

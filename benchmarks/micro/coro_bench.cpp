@@ -9,6 +9,8 @@
 //
 // What one iteration is:
 //   BM_BareFiberSwitchPair   main -> fiber -> main (two context switches).
+//   BM_BareFiberSwitchPairCalled  the same, the fiber switching back from inside a
+//                            non-inlined function: the floor for a yield() that is a call.
 //   BM_YieldRoundTrip        one coroutine's yield_now(): coroutine -> hub -> coroutine.
 //                            The benchmark loop runs inside the coroutine; main is parked
 //                            in join() and the hub's loop runs on its stack, so main's own
@@ -44,19 +46,34 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Switches back to `back` from inside a function of its own, as any yield() that is a
+// call (not inlined into the caller) must: its `ret` after the switch is the one extra.
+[[gnu::noinline]] void switch_back_called(boost::context::fiber& back) {
+  back = std::move(back).resume();
+  asm volatile("");  // keeps the call a call
+}
+
 // A bare Boost.Context fiber that bounces straight back: each switch_pair() is one
-// resume into it and one back out, the floor any coroutine runtime builds on.
-class BareFiber {
+// resume into it and one back out, the floor any coroutine runtime builds on. With
+// kCalled, the fiber switches back from inside a non-inlined function (see above).
+template <bool kCalled>
+class BareFiberT {
  public:
-  BareFiber()
+  BareFiberT()
       : fiber_(std::allocator_arg, boost::context::fixedsize_stack(64 * 1024),
                [this](boost::context::fiber&& back) {
-                 while (!stop_) back = std::move(back).resume();
+                 while (!stop_) {
+                   if constexpr (kCalled) {
+                     switch_back_called(back);
+                   } else {
+                     back = std::move(back).resume();
+                   }
+                 }
                  return std::move(back);
                }) {}
-  BareFiber(const BareFiber&) = delete;
-  BareFiber& operator=(const BareFiber&) = delete;
-  ~BareFiber() {
+  BareFiberT(const BareFiberT&) = delete;
+  BareFiberT& operator=(const BareFiberT&) = delete;
+  ~BareFiberT() {
     stop_ = true;
     if (fiber_) fiber_ = std::move(fiber_).resume();  // lets the body return
   }
@@ -67,6 +84,7 @@ class BareFiber {
   bool stop_ = false;
   boost::context::fiber fiber_;
 };
+using BareFiber = BareFiberT<false>;
 
 // The calling thread's CPU time in ns (excludes time spent preempted).
 double thread_cpu_ns() {
@@ -113,6 +131,18 @@ void BM_BareFiberSwitchPair(benchmark::State& state) {
   for (auto _ : state) f.switch_pair();
 }
 BENCHMARK(BM_BareFiberSwitchPair);
+
+// The same pair with one `ret` between the switches on the fiber's side: after a context
+// switch the CPU's return-address predictor holds the other stack's addresses, so that
+// return is mispredicted. No yield that is a function call can do better than this.
+void BM_BareFiberSwitchPairCalled(benchmark::State& state) {
+  BareFiberT<true> f;
+  RatioToBare ratio(state);
+  ratio.start();
+  for (auto _ : state) f.switch_pair();
+  ratio.stop(state.iterations());
+}
+BENCHMARK(BM_BareFiberSwitchPairCalled);
 
 void BM_YieldRoundTrip(benchmark::State& state) {
   RatioToBare ratio(state);
