@@ -7,9 +7,12 @@
 //                                    lives (the spawn goes through the thread pool)
 //   subprocess_bench concurrent K S  K coroutines each run({"sleep", S}) at once while a
 //                                    ticker coroutine asks to wake every 1 ms; prints
-//                                    wall_ms, max/p99 lateness of its ticks, ticks
+//                                    wall_ms, max/p99 lateness of its ticks, ticks, and
+//                                    the hub thread's CPU time meanwhile
 //   subprocess_bench idle-ticker MS  the ticker alone for MS ms: the machine's own floor
 #include <braid/process/subprocess.hpp>
+
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +26,13 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// CPU time of the calling thread (the hub's) so far, in ms.
+double thread_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
 
 double us_since(Clock::time_point t) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t).count();
@@ -56,12 +66,12 @@ struct Ticker {
     stop = true;
     task.join();
   }
-  void print(double wall_ms) {
+  void print(double wall_ms, double hub_cpu_ms) {
     std::sort(late_ms.begin(), late_ms.end());
     const double max = late_ms.empty() ? 0 : late_ms.back();
     const double p99 = late_ms.empty() ? 0 : late_ms[late_ms.size() * 99 / 100];
-    std::printf("wall_ms=%.1f max_late_ms=%.3f p99_late_ms=%.3f ticks=%zu\n", wall_ms, max, p99,
-                late_ms.size());
+    std::printf("wall_ms=%.1f max_late_ms=%.3f p99_late_ms=%.3f ticks=%zu hub_cpu_ms=%.1f\n",
+                wall_ms, max, p99, late_ms.size(), hub_cpu_ms);
   }
 };
 
@@ -71,6 +81,7 @@ int concurrent(int k, const std::string& seconds) {
   braid::sleep(20ms);  // the ticker is running before the first spawn
   ticker.late_ms.clear();
   const auto start = Clock::now();
+  const double cpu0 = thread_cpu_ms();
   std::vector<braid::Task<int>> kids;
   for (int i = 0; i < k; ++i) {
     kids.push_back(braid::spawn([&seconds] { return sp::run({"sleep", seconds}).returncode; }));
@@ -79,8 +90,9 @@ int concurrent(int k, const std::string& seconds) {
     if (t.get() != 0) std::abort();
   }
   const double wall = us_since(start) / 1000;
+  const double cpu = thread_cpu_ms() - cpu0;
   ticker.finish();
-  ticker.print(wall);
+  ticker.print(wall, cpu);
   return 0;
 }
 
@@ -89,9 +101,11 @@ int idle_ticker(int ms) {
   ticker.start();
   braid::sleep(20ms);
   ticker.late_ms.clear();
+  const double cpu0 = thread_cpu_ms();
   braid::sleep(std::chrono::milliseconds(ms));
+  const double cpu = thread_cpu_ms() - cpu0;
   ticker.finish();
-  ticker.print(ms);
+  ticker.print(ms, cpu);
   return 0;
 }
 
