@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 using namespace std::chrono_literals;
 
@@ -65,7 +66,12 @@ void handle(braid::net::TcpStream& conn) {
   const std::string peer = conn.peer_address().to_string();
   spdlog::debug("connected: {}", peer);
   char buf[2048];
-  while (std::size_t n = conn.recv(buf)) conn.sendall({buf, n});
+  try {
+    while (std::size_t n = conn.recv(buf)) conn.sendall({buf, n});
+  } catch (const std::system_error& e) {
+    // A client that resets instead of closing is a disconnect, not a server error.
+    if (e.code() != std::errc::connection_reset && e.code() != std::errc::broken_pipe) throw;
+  }
   spdlog::debug("disconnected: {}", peer);
 }
 

@@ -1,5 +1,8 @@
 #include <braid/net/detail/socket_handle.hpp>
 
+#include <boost/asio/bind_allocator.hpp>
+#include <braid/net/detail/op_allocator.hpp>
+
 #include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
@@ -105,7 +108,10 @@ boost::system::error_code SocketHandle::wait(bool writable, std::optional<Durati
                              : boost::asio::posix::stream_descriptor::wait_read;
   auto& d = *desc_;
   return braid::detail::await_op(
-      [&d, type](auto handler) { d.async_wait(type, std::move(handler)); }, timeout, info);
+      [&d, type](auto handler) {
+        d.async_wait(type, boost::asio::bind_allocator(OpAllocator<void>(), std::move(handler)));
+      },
+      timeout, info);
 }
 
 void SocketHandle::close() noexcept {

@@ -1,5 +1,8 @@
 #include <braid/net/detail/stream_socket.hpp>
 
+#include <boost/asio/bind_allocator.hpp>
+#include <braid/net/detail/op_allocator.hpp>
+
 #include "socket_ops.hpp"
 
 #include <braid/runtime/errors.hpp>
@@ -63,8 +66,11 @@ std::size_t StreamSocket::read_seq(const mutable_buffer* bufs, std::size_t n,
   auto& d = handle_.descriptor();
   try {
     ec = braid::detail::await_op(
-        [&d, seq](auto handler) { d.async_read_some(seq, std::move(handler)); }, limit,
-        braid::detail::WaitInfo{"recv", d.native_handle()}, &got);
+        [&d, seq](auto handler) {
+          d.async_read_some(seq,
+                            boost::asio::bind_allocator(OpAllocator<void>(), std::move(handler)));
+        },
+        limit, braid::detail::WaitInfo{"recv", d.native_handle()}, &got);
   } catch (...) {
     // A kill or an enclosing Timeout arrived after the read had completed: keep the
     // bytes for the next read instead of losing them.
