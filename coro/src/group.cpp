@@ -15,7 +15,7 @@ Group::~Group() {
 void Group::add(std::shared_ptr<detail::TaskBase> t) {
   if (t->finished()) return;
   if (t->done_hook != nullptr) {
-    throw std::logic_error("Group.add: task '" + t->name + "' already belongs to a group");
+    throw std::logic_error("Group.add: task '" + t->display_name() + "' already belongs to a group");
   }
   t->done_hook = &Group::member_done;
   t->done_hook_arg = this;

@@ -25,7 +25,7 @@ std::string describe(const std::exception_ptr& e) {
 
 void prepare_task(TaskBase& t, SpawnOptions&& opts) {
   t.id = g_next_task_id.fetch_add(1, std::memory_order_relaxed);
-  t.name = opts.name.empty() ? fmt::format("Task-{}", t.id) : std::move(opts.name);
+  t.name = std::move(opts.name);  // empty: display_name() makes "Task-<id>" when asked
   t.stack_size = opts.stack_size;
 }
 
@@ -36,7 +36,7 @@ void prepare_task(TaskBase& t, SpawnOptions&& opts) {
 TaskBase::~TaskBase() {
   // asyncio's "exception was never retrieved": nobody joined it, so say it here.
   if (error && !killed && !error_observed) {
-    log().error("task '{}' (id {}) died with an exception nobody joined: {}", name, id,
+    log().error("task '{}' (id {}) died with an exception nobody joined: {}", display_name(), id,
                 describe(error));
   }
 }
@@ -74,7 +74,7 @@ bool TaskBase::join(std::optional<Duration> timeout) {
   if (finished()) return true;
   Hub& hub = Hub::current();
   if (&hub.running() == this) {
-    throw std::logic_error(fmt::format("task '{}' cannot wait for itself", name));
+    throw std::logic_error(fmt::format("task '{}' cannot wait for itself", display_name()));
   }
   // notify_all wakes joiners only once the task is done.
   return joiners.wait(timeout, WaitInfo{"Task.join", static_cast<long>(id)}) || finished();

@@ -117,7 +117,7 @@ void Hub::require_root(const char* what) const {
   if (current_ != root_.get()) {
     throw std::logic_error(fmt::format(
         "{} called inside coroutine '{}': only code outside coroutines drives the loop", what,
-        current_->name));
+        current_->display_name()));
   }
 }
 
@@ -220,9 +220,8 @@ std::size_t Hub::run_timers() {
   const auto now = detail::Clock::now();
   std::size_t n = 0;
   ++in_callback_;
-  while (detail::TimerNode* t = timers_.top()) {
-    if (t->deadline > now) break;
-    timers_.pop();
+  while (!timers_.empty() && timers_.top_deadline() <= now) {
+    detail::TimerNode* t = timers_.pop();
     t->fire(t->arg);
     ++n;
   }

@@ -282,14 +282,14 @@ std::string Hub::describe_parked() const {
     return f.wait.arg >= 0 ? fmt::format("{} {}", f.wait.what, f.wait.arg)
                            : std::string(f.wait.what);
   };
-  std::string out = fmt::format("would block forever: '{}' waits on {}", current_->name,
+  std::string out = fmt::format("would block forever: '{}' waits on {}", current_->display_name(),
                                 what(*current_));
   std::size_t parked = 0;
   std::string list;
   for (const FiberRecord* f = live_head_; f != nullptr; f = f->live_next) {
     if (f->state != FiberState::parked) continue;
     if (++parked <= 8) {
-      list += fmt::format("{}'{}' (id {}) on {}", parked > 1 ? ", " : "", f->name, f->id, what(*f));
+      list += fmt::format("{}'{}' (id {}) on {}", parked > 1 ? ", " : "", f->display_name(), f->id, what(*f));
     }
   }
   if (parked == 0) return out + "; no coroutine is alive to wake it";
@@ -347,7 +347,7 @@ void Hub::reset_after_fork() {
   wake_armed_at_ = detail::Clock::time_point::max();
   in_callback_ = 0;
   stop_requested_ = false;
-  const std::string name = current_->name;
+  const std::string name = current_->display_name();
   root_ = std::make_unique<FiberRecord>();
   root_->is_root = true;
   root_->name = name;

@@ -4,24 +4,22 @@ namespace braid::detail {
 
 void TimerHeap::push(TimerNode& node) {
   if (node.queued()) remove(node);
-  nodes_.push_back(&node);
-  node.index = nodes_.size() - 1;
-  sift_up(node.index);
+  entries_.push_back(Entry{node.deadline, &node});
+  sift_up(entries_.size() - 1, entries_.back());
 }
 
 void TimerHeap::remove(TimerNode& node) noexcept {
   if (!node.queued()) return;
   const std::size_t i = node.index;
-  TimerNode* last = nodes_.back();
-  nodes_.pop_back();
   node.index = TimerNode::kNotQueued;
-  if (last == &node) return;
-  place(i, last);
-  // The moved node may belong above or below its new position.
-  if (i > 0 && last->deadline < nodes_[(i - 1) / 2]->deadline) {
-    sift_up(i);
+  const Entry last = entries_.back();
+  entries_.pop_back();
+  if (last.node == &node) return;
+  // The moved entry may belong above or below its new position.
+  if (i > 0 && last.deadline < entries_[(i - 1) / kArity].deadline) {
+    sift_up(i, last);
   } else {
-    sift_down(i);
+    sift_down(i, last);
   }
 }
 
@@ -32,33 +30,37 @@ TimerNode* TimerHeap::pop() noexcept {
 }
 
 void TimerHeap::clear() noexcept {
-  for (TimerNode* n : nodes_) n->index = TimerNode::kNotQueued;
-  nodes_.clear();
+  for (const Entry& e : entries_) e.node->index = TimerNode::kNotQueued;
+  entries_.clear();
 }
 
-void TimerHeap::sift_up(std::size_t i) noexcept {
-  TimerNode* n = nodes_[i];
+// Moves the hole at `i` up until `e` fits, then puts `e` there.
+void TimerHeap::sift_up(std::size_t i, Entry e) noexcept {
   while (i > 0) {
-    const std::size_t parent = (i - 1) / 2;
-    if (!(n->deadline < nodes_[parent]->deadline)) break;
-    place(i, nodes_[parent]);
+    const std::size_t parent = (i - 1) / kArity;
+    if (!(e.deadline < entries_[parent].deadline)) break;
+    place(i, entries_[parent]);
     i = parent;
   }
-  place(i, n);
+  place(i, e);
 }
 
-void TimerHeap::sift_down(std::size_t i) noexcept {
-  TimerNode* n = nodes_[i];
-  const std::size_t count = nodes_.size();
+// Moves the hole at `i` down past smaller children until `e` fits, then puts `e` there.
+void TimerHeap::sift_down(std::size_t i, Entry e) noexcept {
+  const std::size_t count = entries_.size();
   for (;;) {
-    std::size_t child = 2 * i + 1;
-    if (child >= count) break;
-    if (child + 1 < count && nodes_[child + 1]->deadline < nodes_[child]->deadline) ++child;
-    if (!(nodes_[child]->deadline < n->deadline)) break;
-    place(i, nodes_[child]);
-    i = child;
+    const std::size_t first = kArity * i + 1;
+    if (first >= count) break;
+    const std::size_t end = first + kArity < count ? first + kArity : count;
+    std::size_t best = first;
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (entries_[c].deadline < entries_[best].deadline) best = c;
+    }
+    if (!(entries_[best].deadline < e.deadline)) break;
+    place(i, entries_[best]);
+    i = best;
   }
-  place(i, n);
+  place(i, e);
 }
 
 }  // namespace braid::detail

@@ -35,11 +35,16 @@ void append_number(char*& out, const char* end, unsigned long long v) {
 }
 
 void report_overflow(const FiberRecord& f) {
-  char buf[512];
+  char buf[512] = {};
   char* out = buf;
   const char* end = buf + sizeof buf - 1;
   append(out, end, "braid: stack overflow in coroutine '");
-  append(out, end, f.name.c_str());
+  if (f.name.empty()) {  // not formatted yet: no allocation in a signal handler
+    append(out, end, "Task-");
+    append_number(out, end, f.id);
+  } else {
+    append(out, end, f.name.c_str());
+  }
   append(out, end, "' (id ");
   append_number(out, end, f.id);
   append(out, end, ", stack ");

@@ -122,7 +122,7 @@ class Task {
   /// What the task threw (GreenletExit when killed); null while running or on success.
   std::exception_ptr exception() const { return state_->observe_error(); }
   std::uint64_t id() const { return state().id; }
-  const std::string& name() const { return state().name; }
+  const std::string& name() const { return state().display_name(); }
   /// False for a default-constructed handle.
   bool valid() const noexcept { return state_ != nullptr; }
   /// The type-erased state (for Group and diagnostics).

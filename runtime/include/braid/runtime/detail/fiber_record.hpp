@@ -57,7 +57,13 @@ class FiberRecord {
   virtual void on_killed_before_start() noexcept {}
 
   std::uint64_t id = 0;
-  std::string name;
+  mutable std::string name;  // empty until asked for: display_name() makes "Task-<id>"
+  /// The name for messages; a task spawned without one is "Task-<id>" (built lazily, as
+  /// formatting it on every spawn would cost more than the rest of spawn's bookkeeping).
+  const std::string& display_name() const {
+    if (name.empty() && !is_root) name = "Task-" + std::to_string(id);
+    return name;
+  }
   FiberState state = FiberState::created;
   bool is_root = false;        // the thread's own context (main), not a spawned coroutine
   std::size_t stack_size = 0;  // requested stack size, 0 = the global default

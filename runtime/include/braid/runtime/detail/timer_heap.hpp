@@ -21,24 +21,34 @@ struct TimerNode {
   bool queued() const noexcept { return index != kNotQueued; }
 };
 
+/// A 4-ary min-heap (as Go's timers): shallower than a binary heap, and each entry keeps
+/// its deadline beside the node pointer, so sifting compares without touching the nodes
+/// (which live on the sleeping coroutines' stacks, all over memory).
 class TimerHeap {
  public:
   void push(TimerNode& node);
   void remove(TimerNode& node) noexcept;   // no-op when not queued
-  TimerNode* top() const noexcept { return nodes_.empty() ? nullptr : nodes_.front(); }
+  TimerNode* top() const noexcept { return entries_.empty() ? nullptr : entries_.front().node; }
+  /// The earliest deadline; only when !empty().
+  Clock::time_point top_deadline() const noexcept { return entries_.front().deadline; }
   TimerNode* pop() noexcept;               // removes and returns the earliest
-  bool empty() const noexcept { return nodes_.empty(); }
-  std::size_t size() const noexcept { return nodes_.size(); }
+  bool empty() const noexcept { return entries_.empty(); }
+  std::size_t size() const noexcept { return entries_.size(); }
   void clear() noexcept;
 
  private:
-  void sift_up(std::size_t i) noexcept;
-  void sift_down(std::size_t i) noexcept;
-  void place(std::size_t i, TimerNode* n) noexcept {
-    nodes_[i] = n;
-    n->index = i;
+  struct Entry {
+    Clock::time_point deadline;
+    TimerNode* node;
+  };
+  static constexpr std::size_t kArity = 4;
+  void sift_up(std::size_t i, Entry e) noexcept;
+  void sift_down(std::size_t i, Entry e) noexcept;
+  void place(std::size_t i, const Entry& e) noexcept {
+    entries_[i] = e;
+    e.node->index = i;
   }
-  std::vector<TimerNode*> nodes_;
+  std::vector<Entry> entries_;
 };
 
 }  // namespace braid::detail
