@@ -147,8 +147,18 @@ void StreamServer::stop(std::optional<Duration> grace) {
   State& st = *st_;
   if (st.closed) return;
   st.closed = true;
-  if (st.acceptor.valid() && !st.acceptor.ready()) st.acceptor.kill();
+  // Closing the listener makes the accept loop return by itself (a parked accept wakes
+  // with an error; one not yet started fails at once). Only a loop parked waiting for
+  // room (max_connections) has to be killed. Killing a task that never started leaks it
+  // at present (see the report on Hub::cancel_unstarted), so we never do.
   st.listener.close();
+  if (st.acceptor.valid() && !st.acceptor.ready()) {
+    if (st.room && st.room->value() == 0) {
+      st.acceptor.kill();
+    } else {
+      st.acceptor.join();
+    }
+  }
 
   // A handler may be the one stopping the server: it is neither waited for nor killed.
   const std::uint64_t self = Hub::current().in_coroutine() ? Hub::current().running().id : 0;

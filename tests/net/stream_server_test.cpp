@@ -183,6 +183,12 @@ TEST_CASE("start twice or after stop is a logic error, bind errors are clear", "
 
 TEST_CASE("accept survives EMFILE: it backs off and serves once descriptors free up",
           "[net][unit]") {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtime needs descriptors of its own (it probes memory through a
+  // pipe), so running out of them makes it report false errors.
+  WARN("skipped under AddressSanitizer");
+  return;
+#endif
   auto listener = TcpListener::bind("127.0.0.1", 0);
   // Connect first (a client needs a descriptor too), then use up the rest.
   auto client = TcpStream::connect("127.0.0.1", listener.port());
