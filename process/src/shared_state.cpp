@@ -1,5 +1,6 @@
 #include <braid/process/detail/shared_state.hpp>
 
+#include <braid/coro/sleep.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -9,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -66,10 +68,23 @@ bool SharedCond::try_take() noexcept {
   return r == static_cast<ssize_t>(sizeof v);
 }
 
+void SharedCond::put_back() noexcept {
+  const std::uint64_t v = 1;
+  ssize_t r;
+  do {
+    r = ::write(fd_, &v, sizeof v);
+  } while (r < 0 && errno == EINTR);
+}
+
+bool SharedCond::notified_since(std::uint64_t ticket) const noexcept {
+  return std::atomic_ref<std::uint64_t>(state_->seq).load(std::memory_order_acquire) != ticket;
+}
+
 void SharedCond::notify(std::uint32_t n) noexcept {
   if (n > state_->waiters) n = state_->waiters;
   if (n == 0) return;
   state_->waiters -= n;
+  std::atomic_ref<std::uint64_t>(state_->seq).fetch_add(1, std::memory_order_release);
   const std::uint64_t v = n;
   ssize_t r;
   do {
@@ -77,9 +92,10 @@ void SharedCond::notify(std::uint32_t n) noexcept {
   } while (r < 0 && errno == EINTR);
 }
 
-void SharedCond::leave(SharedMutex& m, bool& got) noexcept {
+void SharedCond::leave(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept {
   m.lock();
-  if (try_take()) {
+  // No notify since we enlisted: nobody took us off the count, and any token is not ours.
+  if (notified_since(ticket) && try_take()) {
     got = true;  // a token arrived meanwhile: it is ours, the count no longer holds us
   } else {
     state_->waiters--;
@@ -87,17 +103,26 @@ void SharedCond::leave(SharedMutex& m, bool& got) noexcept {
   m.unlock();
 }
 
-bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout) {
+bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout, std::uint64_t ticket) {
   bool got = false;
   try {
     const Until until(timeout);
-    while (!(got = try_take())) {
+    for (;;) {
+      if (try_take()) {
+        if (notified_since(ticket)) {
+          got = true;
+          break;
+        }
+        put_back();  // meant for a waiter that enlisted before us: let it have it
+        braid::sleep(std::chrono::milliseconds(1));
+        continue;
+      }
       if (until.passed()) break;
       braid::wait_readable(fd_, until.remaining());
     }
   } catch (const TimeoutError& e) {
     if (e.source() != nullptr) {  // an enclosing braid::Timeout: leave, pass a token on
-      leave(m, got);
+      leave(m, ticket, got);
       if (got) {
         m.lock();
         notify(1);
@@ -106,7 +131,7 @@ bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout) {
       throw;
     }
   } catch (...) {  // a kill (GreenletExit) or an error: leave without losing a wake-up
-    leave(m, got);
+    leave(m, ticket, got);
     if (got) {
       m.lock();
       notify(1);
@@ -114,16 +139,16 @@ bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout) {
     }
     throw;
   }
-  if (!got) leave(m, got);
+  if (!got) leave(m, ticket, got);
   return got;
 }
 
 bool SharedCond::wait(SharedMutex& m, std::optional<Duration> timeout) {
-  enlist();
+  const std::uint64_t ticket = enlist();
   m.unlock();
   bool got;
   try {
-    got = await(m, timeout);
+    got = await(m, timeout, ticket);
   } catch (...) {
     m.lock();
     throw;

@@ -295,12 +295,12 @@ bool Condition::wait(std::optional<Duration> timeout) {
   check_owned("wait");
   auto& s = *impl_->block.get();
   s.m.lock();
-  impl_->cond.enlist();
+  const std::uint64_t ticket = impl_->cond.enlist();
   s.m.unlock();
   lock_.release();
   bool got;
   try {
-    got = impl_->cond.await(s.m, timeout);
+    got = impl_->cond.await(s.m, timeout, ticket);
   } catch (...) {
     lock_.acquire();
     throw;

@@ -21,7 +21,12 @@
 // killed re-takes the mutex and either takes a token (passing it on if it was killed) or
 // removes itself from the count, so no wake-up is lost. A token may be taken by another
 // waiter than the one it was posted for; every waiter re-checks its predicate, so that is
-// a spurious wake-up, never a lost one.
+// a spurious wake-up, never a lost one -- except for a waiter that enlisted after the
+// notify that posted the token: it was not among those the notify meant, and taking the
+// token could strand one that was (a Condition waiter whose predicate is now true). So
+// each notify bumps a sequence number, a waiter remembers it when it enlists, and a
+// waiter that finds a token although no notify happened since then puts it back, steps
+// aside for a millisecond and waits again.
 #pragma once
 
 #include <braid/runtime/hub.hpp>
@@ -70,6 +75,7 @@ struct SharedMutex {
 /// that guards the predicate.
 struct SharedCondState {
   std::uint32_t waiters = 0;
+  std::uint64_t seq = 0;  // notify() calls that woke someone; guarded by the mutex too
 };
 
 /// The per-process half of a condition: the eventfd (close-on-exec, non-blocking,
@@ -86,11 +92,15 @@ class SharedCond {
   /// elapsed (false), and re-takes `m` (also when it throws GreenletExit or an enclosing
   /// Timeout's TimeoutError). Spurious wake-ups happen: re-check the predicate.
   bool wait(SharedMutex& m, std::optional<Duration> timeout);
-  /// With `m` held: counts the caller as a waiter (then release `m` and call await).
-  void enlist() noexcept { state_->waiters++; }
+  /// With `m` held: counts the caller as a waiter (then release `m` and call await with
+  /// the ticket returned).
+  std::uint64_t enlist() noexcept {
+    state_->waiters++;
+    return state_->seq;
+  }
   /// Without `m` held, after enlist(): parks until a token arrives (true) or `timeout`
   /// elapsed (false). Takes `m` briefly to leave the count on timeout or interrupt.
-  bool await(SharedMutex& m, std::optional<Duration> timeout);
+  bool await(SharedMutex& m, std::optional<Duration> timeout, std::uint64_t ticket);
   /// With the mutex held: wakes up to `n` waiters / all of them. Never parks.
   void notify(std::uint32_t n = 1) noexcept;
   void notify_all() noexcept { notify(state_->waiters); }
@@ -99,7 +109,9 @@ class SharedCond {
 
  private:
   bool try_take() noexcept;  // one token, without parking
-  void leave(SharedMutex& m, bool& got) noexcept;
+  void put_back() noexcept;  // returns a token taken by mistake
+  bool notified_since(std::uint64_t ticket) const noexcept;
+  void leave(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept;
 
   SharedCondState* state_;
   int fd_ = -1;

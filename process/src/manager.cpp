@@ -1,0 +1,354 @@
+#include <braid/process/manager.hpp>
+
+#include <braid/coro.hpp>
+#include <braid/runtime/log.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <system_error>
+#include <unordered_map>
+#include <variant>
+
+namespace braid::process {
+namespace detail {
+namespace {
+
+constexpr std::string_view kUnixScheme = "unix:";
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+// Parses "unix:<path>" into a sockaddr. Other schemes (tcp:) are not implemented yet.
+sockaddr_un unix_address(const std::string& address) {
+  if (address.rfind(kUnixScheme, 0) != 0) {
+    throw std::invalid_argument(
+        fmt::format("Manager address {:?}: only unix:<path> is supported", address));
+  }
+  const std::string path = address.substr(kUnixScheme.size());
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) {
+    throw std::invalid_argument("Manager address: socket path too long: " + path);
+  }
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  return sa;
+}
+
+void send_reply(int fd, const ManagerReply& r) { write_frame(fd, encode_value_frame(r)); }
+
+// ---- the server's containers
+struct Dict {
+  std::vector<std::pair<std::string, std::string>> items;  // insertion order
+  std::unordered_map<std::string, std::size_t> index;      // key -> position in items
+  void erase_at(std::size_t pos) {
+    index.erase(items[pos].first);
+    items.erase(items.begin() + static_cast<std::ptrdiff_t>(pos));
+    for (std::size_t i = pos; i < items.size(); ++i) index[items[i].first] = i;
+  }
+};
+using List = std::vector<std::string>;
+
+class Store {
+ public:
+  ManagerReply handle(const ManagerRequest& rq) {
+    ManagerReply r;
+    try {
+      dispatch(rq, r.values);
+    } catch (const std::exception& e) {
+      r.ok = false;
+      r.error = e.what();
+      r.values.clear();
+    }
+    return r;
+  }
+
+ private:
+  template <class C>
+  C& get(std::uint64_t id) {
+    auto it = containers_.find(id);
+    if (it == containers_.end() || !std::holds_alternative<C>(it->second)) {
+      throw std::runtime_error(fmt::format("no such container: {}", id));
+    }
+    return std::get<C>(it->second);
+  }
+  static const std::string& arg(const ManagerRequest& rq, std::size_t i) {
+    if (i >= rq.args.size()) throw std::runtime_error("malformed request: missing argument");
+    return rq.args[i];
+  }
+  static std::size_t list_index(List& l, const std::string& blob, bool for_insert = false) {
+    auto i = decode_blob<std::int64_t>(blob);
+    const auto n = static_cast<std::int64_t>(l.size());
+    if (i < 0) i += n;
+    if (i < 0 || i >= n + (for_insert ? 1 : 0)) throw std::runtime_error("list index out of range");
+    return static_cast<std::size_t>(i);
+  }
+
+  void dispatch(const ManagerRequest& rq, std::vector<std::string>& out);
+
+  std::unordered_map<std::uint64_t, std::variant<Dict, List>> containers_;
+  std::uint64_t next_id_ = 1;
+};
+
+void Store::dispatch(const ManagerRequest& rq, std::vector<std::string>& out) {
+  switch (rq.op) {
+    case ManagerOp::new_dict:
+      containers_.emplace(next_id_, Dict{});
+      out.push_back(std::to_string(next_id_++));
+      return;
+    case ManagerOp::new_list:
+      containers_.emplace(next_id_, List{});
+      out.push_back(std::to_string(next_id_++));
+      return;
+    case ManagerOp::dict_set: {
+      Dict& d = get<Dict>(rq.id);
+      const std::string& k = arg(rq, 0);
+      if (auto it = d.index.find(k); it != d.index.end()) {
+        d.items[it->second].second = arg(rq, 1);
+      } else {
+        d.index.emplace(k, d.items.size());
+        d.items.emplace_back(k, arg(rq, 1));
+      }
+      return;
+    }
+    case ManagerOp::dict_get: {
+      Dict& d = get<Dict>(rq.id);
+      auto it = d.index.find(arg(rq, 0));
+      if (it == d.index.end()) throw std::runtime_error("KeyError: no such key");
+      out.push_back(d.items[it->second].second);
+      return;
+    }
+    case ManagerOp::dict_erase: {
+      Dict& d = get<Dict>(rq.id);
+      auto it = d.index.find(arg(rq, 0));
+      out.push_back(it == d.index.end() ? "0" : "1");
+      if (it != d.index.end()) d.erase_at(it->second);
+      return;
+    }
+    case ManagerOp::dict_contains:
+      out.push_back(get<Dict>(rq.id).index.count(arg(rq, 0)) ? "1" : "0");
+      return;
+    case ManagerOp::dict_size:
+      out.push_back(std::to_string(get<Dict>(rq.id).items.size()));
+      return;
+    case ManagerOp::dict_items:
+      for (const auto& [k, v] : get<Dict>(rq.id).items) {
+        out.push_back(k);
+        out.push_back(v);
+      }
+      return;
+    case ManagerOp::dict_clear:
+      get<Dict>(rq.id) = Dict{};
+      return;
+    case ManagerOp::list_append:
+      get<List>(rq.id).push_back(arg(rq, 0));
+      return;
+    case ManagerOp::list_get: {
+      List& l = get<List>(rq.id);
+      out.push_back(l[list_index(l, arg(rq, 0))]);
+      return;
+    }
+    case ManagerOp::list_set: {
+      List& l = get<List>(rq.id);
+      l[list_index(l, arg(rq, 0))] = arg(rq, 1);
+      return;
+    }
+    case ManagerOp::list_pop: {
+      List& l = get<List>(rq.id);
+      const std::size_t i = list_index(l, arg(rq, 0));
+      out.push_back(std::move(l[i]));
+      l.erase(l.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+    case ManagerOp::list_size:
+      out.push_back(std::to_string(get<List>(rq.id).size()));
+      return;
+    case ManagerOp::list_items:
+      out = get<List>(rq.id);
+      return;
+    case ManagerOp::list_clear:
+      get<List>(rq.id).clear();
+      return;
+    case ManagerOp::shutdown:
+      return;
+  }
+  throw std::runtime_error("malformed request: unknown operation");
+}
+
+// Serves one client: the key first, then request/reply pairs until EOF.
+void serve_client(int fd, const std::string& authkey, Store& store, braid::Event& stop) {
+  try {
+    const auto key = read_frame(fd, std::chrono::seconds(10));
+    const std::string presented(reinterpret_cast<const char*>(key.data()), key.size());
+    if (presented != authkey) {
+      braid::detail::log().warn("manager: a client presented a wrong authentication key");
+      ::close(fd);
+      return;
+    }
+    send_reply(fd, ManagerReply{});
+    for (;;) {
+      const auto rq = decode_value<ManagerRequest>(read_frame(fd));
+      send_reply(fd, store.handle(rq));
+      if (rq.op == ManagerOp::shutdown) {
+        stop.set();
+        break;
+      }
+    }
+  } catch (const EOFError&) {
+  } catch (const std::exception& e) {
+    braid::detail::log().warn("manager: dropping a client: {}", e.what());
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+void serve_manager(int listen_fd, const std::string& authkey) {
+  Store store;
+  braid::Event stop;
+  auto acceptor = braid::spawn([&] {
+    for (;;) {
+      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        braid::spawn([fd, &authkey, &store, &stop] { serve_client(fd, authkey, store, stop); });
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+        braid::wait_readable(listen_fd);
+      } else if (errno == EMFILE || errno == ENFILE) {
+        braid::sleep(std::chrono::milliseconds(50));  // back off, keep serving
+      } else {
+        throw_errno("manager: accept");
+      }
+    }
+  });
+  stop.wait();
+  acceptor.kill();
+}
+
+ManagerClient::ManagerClient(std::string address, std::string authkey)
+    : address_(std::move(address)), authkey_(std::move(authkey)) {}
+
+ManagerClient::~ManagerClient() {
+  if (fd_ >= 0 && pid_ == ::getpid()) ::close(fd_);
+}
+
+void ManagerClient::connect() {
+  if (fd_ >= 0) ::close(fd_);  // a copy inherited from the parent: not ours to use
+  fd_ = -1;
+  const sockaddr_un sa = unix_address(address_);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno("manager: socket");
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0) {
+    const int e = errno;
+    ::close(fd);
+    throw std::system_error(e, std::generic_category(), "manager: connect " + address_);
+  }
+  set_nonblocking(fd);
+  fd_ = fd;
+  pid_ = ::getpid();
+  turn_ = std::make_shared<braid::Lock>();
+  write_frame(fd_,
+              encode_frame({reinterpret_cast<const std::byte*>(authkey_.data()), authkey_.size()}));
+  try {
+    (void)decode_value<ManagerReply>(read_frame(fd_));
+  } catch (const EOFError&) {
+    throw ManagerError("manager at " + address_ + " refused the authentication key");
+  }
+}
+
+ManagerReply ManagerClient::call(const ManagerRequest& req) {
+  if (fd_ < 0 || pid_ != ::getpid()) connect();
+  std::lock_guard turn(*static_cast<braid::Lock*>(turn_.get()));
+  write_frame(fd_, encode_value_frame(req));
+  auto reply = decode_value<ManagerReply>(read_frame(fd_));
+  if (!reply.ok) throw ManagerError("manager: " + reply.error);
+  return reply;
+}
+
+}  // namespace detail
+
+Manager::Manager(ManagerOptions o)
+    : address_(std::move(o.address)), authkey_(std::move(o.authkey)) {
+  if (authkey_.empty()) {
+    authkey_.resize(32);
+    if (::getrandom(authkey_.data(), authkey_.size(), 0) != 32) {
+      throw std::system_error(errno, std::generic_category(), "manager: getrandom");
+    }
+  }
+  if (address_.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp != nullptr ? tmp : "/tmp") + "/braid-manager-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) detail::throw_errno("manager: mkdtemp");
+    dir_ = templ;
+    address_ = std::string(detail::kUnixScheme) + dir_ + "/socket";
+  }
+  // Bound and listening before the fork, so clients can connect at once.
+  const sockaddr_un sa = detail::unix_address(address_);
+  const int lfd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (lfd < 0) detail::throw_errno("manager: socket");
+  if (::bind(lfd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0 ||
+      ::listen(lfd, 128) < 0) {
+    const int e = errno;
+    ::close(lfd);
+    throw std::system_error(e, std::generic_category(), "manager: listen on " + address_);
+  }
+  static unsigned counter = 0;
+  ProcessOptions po;
+  po.name = "SyncManager-" + std::to_string(++counter);
+  po.daemon = true;
+  server_ =
+      std::make_unique<Process>(po, [lfd, key = authkey_] { detail::serve_manager(lfd, key); });
+  try {
+    server_->start();
+  } catch (...) {
+    ::close(lfd);
+    throw;
+  }
+  ::close(lfd);
+  owner_pid_ = ::getpid();
+  client_ = std::make_shared<detail::ManagerClient>(address_, authkey_);
+}
+
+Manager::~Manager() { shutdown(); }
+
+std::uint64_t Manager::create(detail::ManagerOp op) {
+  return std::stoull(client_->call({op, 0, {}}).values.at(0));
+}
+
+void Manager::shutdown() noexcept {
+  if (!server_ || owner_pid_ != ::getpid()) return;
+  try {
+    if (server_->is_alive()) {
+      detail::ManagerClient c(address_, authkey_);
+      c.call({detail::ManagerOp::shutdown, 0, {}});
+      if (!server_->join(std::chrono::seconds(2))) {
+        server_->kill();
+        server_->join();
+      }
+    }
+  } catch (const std::exception& e) {
+    braid::detail::log().warn("manager: shutdown: {}", e.what());
+    server_->kill();
+    try {
+      server_->join(std::chrono::seconds(5));
+    } catch (...) {
+    }
+  }
+  if (!dir_.empty()) {
+    ::unlink(detail::unix_address(address_).sun_path);
+    ::rmdir(dir_.c_str());
+  }
+  server_.reset();
+}
+
+}  // namespace braid::process

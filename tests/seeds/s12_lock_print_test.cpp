@@ -1,0 +1,42 @@
+// Runs examples/seeds/s12_lock_print: output under a shared Lock is never interleaved.
+#include <catch2/catch.hpp>
+
+#include "run_example.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+[[maybe_unused]] std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+[[maybe_unused]] std::size_t count_of(const std::vector<std::string>& v, const std::string& line) {
+  return static_cast<std::size_t>(std::count(v.begin(), v.end(), line));
+}
+[[maybe_unused]] std::size_t index_of(const std::vector<std::string>& v,
+                                      const std::string& needle) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i].find(needle) != std::string::npos) return i;
+  }
+  return v.size();
+}
+}  // namespace
+
+TEST_CASE("S12: a Lock serialises the output of several processes", "[seeds][process]") {
+  auto r = braid::test::run_example("s12_lock_print");
+  REQUIRE(r.exit_code == 0);
+  auto l = lines_of(r.out);
+  REQUIRE(l.size() == 22);
+  for (int i = 0; i < 10; ++i) CHECK(l[i] == "hello multiprocessing");
+  // Each task's four lines are contiguous.
+  for (int block = 0; block < 3; ++block) {
+    const std::string first = l[10 + block * 4];
+    CHECK(first.rfind("task", 0) == 0);
+    for (int k = 1; k < 4; ++k) CHECK(l[10 + block * 4 + k] == first);
+  }
+}

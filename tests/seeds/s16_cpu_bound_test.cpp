@@ -1,0 +1,52 @@
+// Runs examples/seeds/s16_cpu_bound: the same CPU-bound work sequentially and in two
+// processes. CI machines have two (shared) cores, so the check is loose: the parallel run
+// must beat the sequential one in at least one of three attempts.
+#include <catch2/catch.hpp>
+
+#include "run_example.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+[[maybe_unused]] std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+[[maybe_unused]] std::size_t count_of(const std::vector<std::string>& v, const std::string& line) {
+  return static_cast<std::size_t>(std::count(v.begin(), v.end(), line));
+}
+[[maybe_unused]] std::size_t index_of(const std::vector<std::string>& v,
+                                      const std::string& needle) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i].find(needle) != std::string::npos) return i;
+  }
+  return v.size();
+}
+}  // namespace
+
+#include <cstdio>
+
+TEST_CASE("S16: CPU-bound work in two processes beats running it twice", "[seeds][process][slow]") {
+  bool faster = false;
+  for (int attempt = 0; attempt < 3 && !faster; ++attempt) {
+    auto r = braid::test::run_example("s16_cpu_bound", "20000000");
+    REQUIRE(r.exit_code == 0);
+    auto l = lines_of(r.out);
+    REQUIRE(l.size() == 7);
+    CHECK(l[0].rfind("父进程pid为 ", 0) == 0);
+    CHECK(count_of(l, l[1]) == 2);  // the two sequential runs share the parent's pid
+    double seq = 0, par = 0;
+    REQUIRE(std::sscanf(l[3].c_str(), "顺序执行耗时%lf", &seq) == 1);
+    REQUIRE(std::sscanf(l[6].c_str(), "多进程并发执行耗时%lf", &par) == 1);
+    CHECK(l[4] != l[1]);  // the children have pids of their own
+    UNSCOPED_INFO("attempt " << attempt << ": sequential " << seq << " s, parallel " << par
+                             << " s, ratio " << par / seq);
+    faster = par < seq;
+  }
+  CHECK(faster);
+}
