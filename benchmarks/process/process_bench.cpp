@@ -1,0 +1,221 @@
+// Process-module benchmarks, each braid figure next to its baseline from the same run:
+//   spawn      Process start + join          vs  fork + _exit(0) + waitpid
+//   pingpong   Pipe send/recv<int> round trip vs  raw pipe ping-pong (write/read 4 bytes)
+//   queue      Queue<int> producer -> parent  vs  Python multiprocessing.Queue
+// Rounds alternate braid and baseline; the report gives medians, ratios, and CPU time per
+// operation (user + system, this process and its reaped children).
+//
+//   process_bench [--rounds R] [--python /usr/bin/python3]
+#include <braid/process.hpp>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace mp = braid::process;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Sample {
+  double wall_us;  // per operation
+  double cpu_us;   // per operation
+};
+
+double cpu_seconds() {
+  rusage self{}, kids{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &kids);
+  auto sec = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return sec(self.ru_utime) + sec(self.ru_stime) + sec(kids.ru_utime) + sec(kids.ru_stime);
+}
+
+Sample measure(int ops, const std::function<void()>& body) {
+  const double c0 = cpu_seconds();
+  const auto t0 = Clock::now();
+  body();
+  const auto t1 = Clock::now();
+  const double c1 = cpu_seconds();
+  return {std::chrono::duration<double, std::micro>(t1 - t0).count() / ops, (c1 - c0) * 1e6 / ops};
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+struct Result {
+  std::vector<double> wall_a, cpu_a, wall_b, cpu_b;
+  void add(const Sample& a, const Sample& b) {
+    wall_a.push_back(a.wall_us);
+    cpu_a.push_back(a.cpu_us);
+    wall_b.push_back(b.wall_us);
+    cpu_b.push_back(b.cpu_us);
+  }
+};
+
+// ---- spawn
+void bare_spawn(int n) {
+  for (int i = 0; i < n; ++i) {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    int st;
+    ::waitpid(pid, &st, 0);
+  }
+}
+
+void braid_spawn(int n) {
+  for (int i = 0; i < n; ++i) {
+    mp::Process p([] {});
+    p.start();
+    p.join();
+  }
+}
+
+// ---- ping-pong
+void raw_pingpong(int n) {
+  int to_child[2], to_parent[2];
+  if (::pipe(to_child) != 0 || ::pipe(to_parent) != 0) std::abort();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    int v;
+    while (::read(to_child[0], &v, sizeof v) == sizeof v && v >= 0) {
+      if (::write(to_parent[1], &v, sizeof v) != sizeof v) break;
+    }
+    ::_exit(0);
+  }
+  for (int i = 0; i < n; ++i) {
+    int v = i;
+    if (::write(to_child[1], &v, sizeof v) != sizeof v) std::abort();
+    if (::read(to_parent[0], &v, sizeof v) != sizeof v) std::abort();
+  }
+  int stop = -1;
+  if (::write(to_child[1], &stop, sizeof stop) != sizeof stop) std::abort();
+  int st;
+  ::waitpid(pid, &st, 0);
+  for (int fd : {to_child[0], to_child[1], to_parent[0], to_parent[1]}) ::close(fd);
+}
+
+void braid_pingpong(int n) {
+  auto [a, b] = mp::Pipe();
+  mp::Process echo(
+      [](mp::Connection& c) {
+        for (;;) {
+          const int v = c.recv<int>();
+          if (v < 0) break;
+          c.send(v);
+        }
+      },
+      std::ref(b));
+  echo.start();
+  b.close();
+  for (int i = 0; i < n; ++i) {
+    a.send(i);
+    if (a.recv<int>() != i) std::abort();
+  }
+  a.send(-1);
+  echo.join();
+}
+
+// ---- queue
+void braid_queue(int n) {
+  mp::Queue<int> q;
+  mp::Process producer(
+      [n](mp::Queue<int> q) {
+        for (int i = 0; i < n; ++i) q.put(i);
+      },
+      q);
+  producer.start();
+  long long total = 0;
+  for (int i = 0; i < n; ++i) total += q.get();
+  if (total != static_cast<long long>(n) * (n - 1) / 2) std::abort();
+  producer.join();
+}
+
+double python_queue_seconds(const std::string& python, int n) {
+  const std::string cmd = python + " " BRAID_PYTHON_QUEUE_SCRIPT " " + std::to_string(n);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return -1;
+  double s = -1;
+  if (std::fscanf(p, "%lf", &s) != 1) s = -1;
+  ::pclose(p);
+  return s;
+}
+
+void report(const char* what, const char* a_name, const char* b_name, const Result& r,
+            const char* target) {
+  const double wa = median(r.wall_a), wb = median(r.wall_b);
+  std::printf("| %s | %s | %.1f µs | %.1f µs CPU |\n", what, a_name, wa, median(r.cpu_a));
+  std::printf("| %s | %s | %.1f µs | %.1f µs CPU |\n", what, b_name, wb, median(r.cpu_b));
+  std::printf("| %s | **ratio braid / baseline** | **%.2f×** (target %s) | %.2f× CPU |\n", what,
+              wa / wb, target, median(r.cpu_a) / median(r.cpu_b));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int rounds = 7;
+  std::string python = "/usr/bin/python3";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--python") == 0) python = argv[i + 1];
+  }
+  constexpr int kSpawns = 200, kPings = 20000, kItems = 200000, kPyItems = 50000;
+
+  Result spawn, ping, queue;
+  std::vector<double> py_rate, braid_rate;
+  braid_spawn(10);  // warm up: the hub, the reaper, the stack pool
+  for (int r = 0; r < rounds; ++r) {
+    const bool braid_first = r % 2 == 0;  // alternate the order too
+    Sample a{}, b{};
+    if (braid_first) {
+      a = measure(kSpawns, [] { braid_spawn(kSpawns); });
+      b = measure(kSpawns, [] { bare_spawn(kSpawns); });
+    } else {
+      b = measure(kSpawns, [] { bare_spawn(kSpawns); });
+      a = measure(kSpawns, [] { braid_spawn(kSpawns); });
+    }
+    spawn.add(a, b);
+    if (braid_first) {
+      a = measure(kPings, [] { braid_pingpong(kPings); });
+      b = measure(kPings, [] { raw_pingpong(kPings); });
+    } else {
+      b = measure(kPings, [] { raw_pingpong(kPings); });
+      a = measure(kPings, [] { braid_pingpong(kPings); });
+    }
+    ping.add(a, b);
+    const Sample q = measure(kItems, [] { braid_queue(kItems); });
+    queue.wall_a.push_back(q.wall_us);
+    queue.cpu_a.push_back(q.cpu_us);
+    braid_rate.push_back(1e6 / q.wall_us);
+    if (r < 3) {  // Python is slow: three rounds are enough
+      const double s = python_queue_seconds(python, kPyItems);
+      if (s > 0) py_rate.push_back(kPyItems / s);
+    }
+    std::fprintf(stderr, "round %d/%d done\n", r + 1, rounds);
+  }
+  std::printf("| benchmark | variant | median per op | median CPU per op |\n|---|---|---|---|\n");
+  report("Process start+join", "braid Process", "fork+_exit+waitpid", spawn, "≤ 1.5×");
+  report("Pipe round trip", "braid Pipe send/recv<int>", "raw pipe ping-pong", ping, "≤ 1.5×");
+  const double br = median(braid_rate);
+  std::printf("| Queue throughput | braid Queue<int>, 1 producer process | %.0f items/s | %.2f µs CPU/item |\n",
+              br, median(queue.cpu_a));
+  if (!py_rate.empty()) {
+    const double pr = median(py_rate);
+    std::printf("| Queue throughput | Python multiprocessing.Queue | %.0f items/s | |\n", pr);
+    std::printf("| Queue throughput | **ratio braid / Python** | **%.1f×** (target ≥ 10×) | |\n",
+                br / pr);
+  } else {
+    std::printf("| Queue throughput | Python multiprocessing.Queue | (%s not runnable) | |\n",
+                python.c_str());
+  }
+}
