@@ -78,7 +78,12 @@ void Hub::uninstall() {
   t_hub = nullptr;
 }
 
-Hub::Hub() : own_ctx_(std::make_unique<boost::asio::io_context>(1)), ctx_(own_ctx_.get()) {
+// One thread, and no locking of per-socket reactor state: braid's I/O objects are used on
+// the hub's thread only. The scheduler stays locked, so post() is thread-safe.
+constexpr int kConcurrencyHint = BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO;
+
+Hub::Hub()
+    : own_ctx_(std::make_unique<boost::asio::io_context>(kConcurrencyHint)), ctx_(own_ctx_.get()) {
   init();
 }
 
@@ -232,10 +237,16 @@ std::size_t Hub::run_timers() {
 bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, std::size_t& ran) {
   if (ctx_->stopped()) ctx_->restart();
   struct CallbackScope {
-    int& depth;
-    explicit CallbackScope(int& d) : depth(d) { ++depth; }
-    ~CallbackScope() { --depth; }
-  } scope(in_callback_);
+    Hub& hub;
+    explicit CallbackScope(Hub& h) : hub(h) {
+      ++hub.in_callback_;
+      hub.in_reactor_ = true;
+    }
+    ~CallbackScope() {
+      --hub.in_callback_;
+      hub.in_reactor_ = false;
+    }
+  } scope(*this);
   // Armed in both modes: a host loop that sleeps on native_handle() must be woken by
   // the epoll descriptor when the next braid timer is due.
   arm_wake_timer();

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 namespace braid {
 
@@ -208,6 +209,21 @@ void Hub::schedule(FiberRecord& f) noexcept {
   if (!f.is_root) ready_.push(&f);
 }
 
+void Hub::wake_from_handler(FiberRecord& f) noexcept {
+  if (f.state != FiberState::parked) return;
+  if (f.is_root || !in_reactor_ || resuming_inline_ || current_ != root_.get()) {
+    schedule(f);
+    return;
+  }
+  f.state = FiberState::ready;
+  // The coroutine is not in a callback even though its handler is: let it park.
+  const int saved_depth = std::exchange(in_callback_, 0);
+  resuming_inline_ = true;
+  resume(f);
+  resuming_inline_ = false;
+  in_callback_ = saved_depth;
+}
+
 void Hub::interrupt(FiberRecord& f, Interrupt kind, const void* source,
                     std::chrono::nanoseconds length) noexcept {
   if (f.state == FiberState::done) return;
@@ -317,7 +333,10 @@ void Hub::unwind_all() noexcept {
         run_iteration(false, std::nullopt, ran);
       }
     }
-    while (ready_.pop() != nullptr) {
+    // Records still queued are finished ones (killed before they started) or abandoned;
+    // the queue's reference to a finished one is its last.
+    while (FiberRecord* f = ready_.pop()) {
+      if (f->state == FiberState::done) auto last_ref = std::move(f->keep_alive);
     }
   } catch (const std::exception& e) {
     detail::log().error("hub shutdown: {}", e.what());
@@ -342,7 +361,7 @@ void Hub::reset_after_fork() {
   live_count_ = 0;
   ready_ = ReadyQueue{};
   timers_ = detail::TimerHeap{};
-  own_ctx_ = std::make_unique<boost::asio::io_context>(1);
+  own_ctx_ = std::make_unique<boost::asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   ctx_ = own_ctx_.get();
   wake_armed_at_ = detail::Clock::time_point::max();
   in_callback_ = 0;

@@ -243,3 +243,16 @@ TEST_CASE("stacks are pooled and reused", "[runtime][stack]") {
   REQUIRE(s2.slabs == s1.slabs);  // no new mappings for sequential spawns
   REQUIRE(s2.in_use == 0);
 }
+
+TEST_CASE("a hub destroyed with a killed, never-started task in its queue frees it",
+          "[runtime][hub]") {
+  std::weak_ptr<int> watch;
+  std::thread([&] {
+    auto token = std::make_shared<int>(1);
+    watch = token;
+    auto t = braid::spawn([token] { return *token; });
+    token.reset();
+    t.kill();  // never runs; it stays queued until the loop turns, which it never does
+  }).join();   // the hub dies here
+  REQUIRE(watch.expired());
+}

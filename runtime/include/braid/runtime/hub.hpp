@@ -115,6 +115,12 @@ class Hub {
                   const void* own_deadline = nullptr);
   /// Makes a parked (or newly spawned) context ready to run. No-op otherwise.
   void schedule(detail::FiberRecord& f) noexcept;
+  /// schedule() for an Asio completion handler run by the hub's loop: resumes the
+  /// coroutine at once, inside the handler, as asio::spawn does. That skips the ready
+  /// queue and lets Asio reuse the operation's memory for the coroutine's next operation
+  /// (its recycling cache lives only as long as one run_one() call). Elsewhere (another
+  /// handler's coroutine, the root, a nested call) it falls back to schedule().
+  void wake_from_handler(detail::FiberRecord& f) noexcept;
   /// Delivers a kill or timeout to `f` at its switch point.
   void interrupt(detail::FiberRecord& f, detail::Interrupt kind, const void* source = nullptr,
                  std::chrono::nanoseconds length = {}) noexcept;
@@ -190,6 +196,8 @@ class Hub {
   void* sched_stack_bottom_ = nullptr;          // extents for AddressSanitizer's switch hooks
   std::size_t sched_stack_size_ = 0;
   int in_callback_ = 0;                         // >0 while a handler or timer callback runs
+  bool in_reactor_ = false;                     // inside io_context::run_one()/poll()
+  bool resuming_inline_ = false;                // a coroutine runs inside a handler
   std::atomic<bool> stop_requested_{false};
   bool shutting_down_ = false;
   std::shared_ptr<detail::HubMailbox> mailbox_;

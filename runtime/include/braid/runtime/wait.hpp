@@ -57,7 +57,7 @@ boost::system::error_code await_op(Initiate&& initiate, std::optional<Duration> 
       if (st.value != nullptr) *st.value = std::move(result...);
     }
     st.done = true;
-    st.hub->schedule(*st.fiber);
+    st.hub->wake_from_handler(*st.fiber);
   };
   std::forward<Initiate>(initiate)(
       boost::asio::bind_cancellation_slot(st.signal.slot(), std::move(complete)));
