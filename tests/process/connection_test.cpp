@@ -14,6 +14,7 @@
 
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <tuple>
 #include <variant>
@@ -270,4 +271,54 @@ TEST_CASE("Pipe leaks no descriptors", "[process][unit]") {
     CHECK_FALSE(moved.closed());
   }
   CHECK(braid::test::open_fd_count() == before);
+}
+
+TEST_CASE("random bytes never crash the frame decoder", "[process][unit]") {
+  // A fixed-seed fuzz pass (the libFuzzer target belongs in tests/fuzz): random headers
+  // and payloads go through the header parser, FrameReader and typed decoding; the only
+  // outcomes allowed are a value, FrameError or EOFError.
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> byte(0, 255), len(0, 64);
+  int decoded = 0, rejected = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::byte> blob(static_cast<std::size_t>(len(rng)));
+    for (auto& b : blob) b = static_cast<std::byte>(byte(rng));
+    if (round % 2 == 0 && blob.size() >= fr::kFrameHeaderSize) {
+      // Half the time, a valid header announcing the rest: exercises the payload decoders.
+      fr::put_frame_header(blob.data(), blob.size() - fr::kFrameHeaderSize);
+    }
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+    if (!blob.empty()) REQUIRE(::write(fds[1], blob.data(), blob.size()) > 0);
+    ::close(fds[1]);
+    fr::FrameReader reader(1024);
+    try {
+      const auto payload = reader.read(fds[0], std::nullopt, "fuzz");
+      try {
+        switch (round % 4) {
+          case 0:
+            (void)fr::decode_value<std::string>(payload);
+            break;
+          case 1:
+            (void)fr::decode_value<std::vector<std::string>>(payload);
+            break;
+          case 2:
+            (void)fr::decode_value<std::map<int, std::optional<double>>>(payload);
+            break;
+          default:
+            (void)fr::decode_value<std::tuple<int, std::string, std::vector<int>>>(payload);
+        }
+        ++decoded;
+      } catch (const mp::FrameError&) {
+        ++rejected;
+      }
+    } catch (const mp::FrameError&) {
+      ++rejected;
+    } catch (const braid::EOFError&) {
+      ++rejected;
+    }
+    ::close(fds[0]);
+  }
+  CHECK(decoded + rejected == 3000);
+  CHECK(rejected > 0);
 }
