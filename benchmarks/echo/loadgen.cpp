@@ -1,0 +1,464 @@
+// echo_loadgen: the load generator for braid's echo benchmark.
+//
+// Single-threaded and epoll-driven, so that one pinned CPU drives every
+// connection and the server's CPU is the only one under test. Each of C
+// connections plays ping-pong: send an S-byte message, read exactly S bytes
+// back, verify every byte, repeat. Message content is a pseudo-random function
+// of (connection, sequence number), so a server that mixes up connections or
+// replays stale data is caught.
+//
+// Timeline: connect (in batches) -> warm-up W s -> measured window D s.
+// stdout gets {"phase":"measure"} when the window opens, {"phase":"end"} when
+// it closes (connections still open, no new messages sent), then one result
+// line. A driver can sample the server's CPU time and RSS at those two lines.
+// Exits 1 on any mismatch or connection error (the result line then carries
+// "errors" and "error"), 2 on bad usage.
+//
+// Usage: echo_loadgen --port P [--host 127.0.0.1] [--connections C] [--size S]
+//                     [--duration D] [--warmup W] [--batch B] [--connect-timeout T]
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Options {
+    std::string host = "127.0.0.1";
+    int port = -1;
+    int connections = 1;
+    std::size_t size = 64;
+    double duration = 10.0;
+    double warmup = 2.0;
+    int batch = 100;             // connections opened at a time
+    double connect_timeout = 30.0;
+};
+
+[[noreturn]] void usage(const char* argv0)
+{
+    std::fprintf(stderr,
+                 "usage: %s --port P [--host H] [--connections C] [--size S] [--duration D]\n"
+                 "          [--warmup W] [--batch B] [--connect-timeout T]\n",
+                 argv0);
+    std::exit(2);
+}
+
+Options parse_options(int argc, char** argv)
+{
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (i + 1 >= argc)
+            usage(argv[0]);
+        const char* v = argv[++i];
+        if (a == "--host") o.host = v;
+        else if (a == "--port") o.port = std::atoi(v);
+        else if (a == "--connections") o.connections = std::atoi(v);
+        else if (a == "--size") o.size = std::strtoul(v, nullptr, 10);
+        else if (a == "--duration") o.duration = std::atof(v);
+        else if (a == "--warmup") o.warmup = std::atof(v);
+        else if (a == "--batch") o.batch = std::atoi(v);
+        else if (a == "--connect-timeout") o.connect_timeout = std::atof(v);
+        else usage(argv[0]);
+    }
+    if (o.port <= 0 || o.port > 65535 || o.connections < 1 || o.size < 1 || o.duration <= 0 ||
+        o.warmup < 0 || o.batch < 1 || o.connect_timeout <= 0)
+        usage(argv[0]);
+    return o;
+}
+
+std::uint64_t now_ns()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::uint64_t(ts.tv_sec) * 1000000000u + std::uint64_t(ts.tv_nsec);
+}
+
+std::uint64_t seconds_to_ns(double s) { return std::uint64_t(s * 1e9); }
+
+double cpu_seconds()
+{
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    auto sec = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
+    return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
+std::uint64_t mix(std::uint64_t x) // splitmix64
+{
+    x += 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+// Message bodies are slices of one random pool, at an offset hashed from
+// (connection, sequence number), with that pair stamped over the first bytes:
+// every message differs from its predecessor and from other connections'
+// messages, yet making one costs a memcpy rather than generating S random
+// bytes, which at 4 KiB would be a tenth of the load generator's time.
+class MessagePool {
+public:
+    explicit MessagePool(std::size_t msg_size) : bytes_(kSpan + msg_size)
+    {
+        std::uint64_t state = 0x62726169640a; // fixed seed: runs are reproducible
+        for (std::size_t i = 0; i < bytes_.size(); i += 8) {
+            state = mix(state);
+            std::memcpy(&bytes_[i], &state, std::min<std::size_t>(8, bytes_.size() - i));
+        }
+    }
+
+    void fill(std::vector<unsigned char>& msg, std::uint32_t conn_id, std::uint64_t seq) const
+    {
+        std::uint64_t stamp = (std::uint64_t(conn_id) << 40) ^ seq;
+        std::size_t offset = mix(stamp) % kSpan;
+        std::memcpy(msg.data(), &bytes_[offset], msg.size());
+        std::memcpy(msg.data(), &stamp, std::min(sizeof stamp, msg.size()));
+    }
+
+private:
+    static constexpr std::size_t kSpan = 64 * 1024; // distinct starting offsets
+    std::vector<unsigned char> bytes_;
+};
+
+struct Conn {
+    int fd = -1;
+    std::uint32_t id = 0;
+    bool connected = false;
+    bool echoed_once = false;       // proves the server accepted it
+    std::uint64_t seq = 0;          // current message number
+    std::size_t sent = 0;           // bytes of the current message written
+    std::size_t received = 0;       // bytes of its echo read and verified
+    std::uint64_t started_ns = 0;   // when the current message was first written
+    std::vector<unsigned char> msg; // the current message = the expected echo
+};
+
+enum class Phase { Setup, Warmup, Measure, Done };
+
+class LoadGen {
+public:
+    explicit LoadGen(const Options& o)
+        : opt_(o), conns_(std::size_t(o.connections)), scratch_(o.size), pool_(o.size) {}
+
+    int run();
+
+private:
+    void fail(const char* what, const Conn* c, int err = 0);
+    void open_next_batch();
+    void open_conn(Conn& c);
+    void on_event(Conn& c, std::uint32_t events);
+    void on_connected(Conn& c);
+    void start_message(Conn& c);
+    void send_some(Conn& c);
+    void receive_some(Conn& c);
+    void complete_round_trip(Conn& c);
+    void advance_phase(std::uint64_t now);
+    int timeout_ms(std::uint64_t now) const;
+    void print_result(std::uint64_t window_ns);
+
+    Options opt_;
+    std::vector<Conn> conns_;
+    std::vector<unsigned char> scratch_; // receive buffer, shared: one thread
+    MessagePool pool_;
+    sockaddr_in addr_{};
+    int epfd_ = -1;
+
+    Phase phase_ = Phase::Setup;
+    std::uint64_t deadline_ns_ = 0;  // end of the current phase
+    std::uint64_t window_start_ns_ = 0;
+    std::uint64_t window_end_ns_ = 0;
+    double window_cpu_start_ = 0;
+    double window_cpu_s_ = 0;
+    std::size_t next_to_open_ = 0;
+    std::size_t batch_unproven_ = 0; // batch members yet to complete one echo
+
+    std::uint64_t messages_ = 0;     // in the measured window
+    std::uint64_t total_verified_ = 0;
+    std::vector<std::uint32_t> latencies_ns_;
+    std::string error_;
+};
+
+// The first error ends the run: a benchmark over a faulty server means nothing.
+void LoadGen::fail(const char* what, const Conn* c, int err)
+{
+    if (!error_.empty())
+        return;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s%s%s (connection %u, message %" PRIu64 ")", what, err ? ": " : "",
+                  err ? std::strerror(err) : "", c ? c->id : 0u, c ? c->seq : 0);
+    error_ = buf;
+    phase_ = Phase::Done;
+}
+
+void LoadGen::open_conn(Conn& c)
+{
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0)
+        return fail("socket", &c, errno);
+    int one = 1;
+    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // Registered once, edge-triggered: EPOLLOUT reports both connect completion
+    // and room after a short write, so the mask never needs changing.
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = &c;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c.fd, &ev) < 0)
+        return fail("epoll_ctl", &c, errno);
+    if (connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_) < 0 && errno != EINPROGRESS)
+        return fail("connect", &c, errno);
+}
+
+// Opening the next batch only once every connection of the previous one has
+// been echoed keeps at most `batch` handshakes in the server's accept queue,
+// so a slow acceptor never sees its backlog overrun (and SYNs retried after 1 s).
+void LoadGen::open_next_batch()
+{
+    std::size_t end = std::min(conns_.size(), next_to_open_ + std::size_t(opt_.batch));
+    batch_unproven_ = end - next_to_open_;
+    for (; next_to_open_ < end && phase_ != Phase::Done; ++next_to_open_)
+        open_conn(conns_[next_to_open_]);
+}
+
+void LoadGen::on_connected(Conn& c)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err)
+        return fail("connect", &c, err);
+    c.connected = true;
+    start_message(c);
+}
+
+void LoadGen::start_message(Conn& c)
+{
+    pool_.fill(c.msg, c.id, c.seq);
+    c.sent = 0;
+    c.received = 0;
+    c.started_ns = now_ns();
+    send_some(c);
+}
+
+void LoadGen::send_some(Conn& c)
+{
+    while (c.sent < c.msg.size()) {
+        ssize_t n = write(c.fd, c.msg.data() + c.sent, c.msg.size() - c.sent);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN)
+                fail("write", &c, errno);
+            return; // EAGAIN: EPOLLOUT resumes us
+        }
+        c.sent += std::size_t(n);
+    }
+}
+
+// Reads no more than the echo still owed, so a complete echo costs no extra
+// read ending in EAGAIN: nothing else can arrive before the next message is
+// sent, and edge-triggered epoll reports every new arrival anyway.
+void LoadGen::receive_some(Conn& c)
+{
+    while (c.received < c.msg.size()) {
+        ssize_t n = read(c.fd, scratch_.data(), c.msg.size() - c.received);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN)
+                fail("read", &c, errno);
+            return;
+        }
+        if (n == 0)
+            return fail("server closed the connection", &c);
+        if (std::size_t(n) > c.sent - c.received)
+            return fail("echo ahead of what was sent", &c);
+        if (std::memcmp(scratch_.data(), c.msg.data() + c.received, std::size_t(n)) != 0)
+            return fail("echoed bytes differ from the message sent", &c);
+        c.received += std::size_t(n);
+    }
+    complete_round_trip(c);
+}
+
+void LoadGen::complete_round_trip(Conn& c)
+{
+    std::uint64_t now = now_ns();
+    total_verified_ += c.msg.size();
+    if (phase_ == Phase::Measure) {
+        ++messages_;
+        latencies_ns_.push_back(std::uint32_t(std::min<std::uint64_t>(now - c.started_ns, UINT32_MAX)));
+    }
+    if (!c.echoed_once) {
+        c.echoed_once = true;
+        if (--batch_unproven_ == 0 && next_to_open_ < conns_.size())
+            open_next_batch();
+    }
+    if (phase_ == Phase::Done)
+        return;
+    ++c.seq;
+    start_message(c);
+}
+
+void LoadGen::on_event(Conn& c, std::uint32_t events)
+{
+    if (!c.connected) {
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            on_connected(c);
+        return;
+    }
+    if (events & EPOLLERR) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        return fail("socket error", &c, err);
+    }
+    if (events & EPOLLOUT)
+        send_some(c);
+    // EPOLLHUP/EPOLLRDHUP surface as read() == 0 once the data before them is verified.
+    if (phase_ != Phase::Done && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
+        receive_some(c);
+}
+
+void LoadGen::advance_phase(std::uint64_t now)
+{
+    switch (phase_) {
+    case Phase::Setup:
+        if (next_to_open_ == conns_.size() && batch_unproven_ == 0) {
+            phase_ = Phase::Warmup;
+            deadline_ns_ = now + seconds_to_ns(opt_.warmup);
+        } else if (now >= deadline_ns_) {
+            fail("timed out opening connections (server not accepting?)", nullptr);
+        }
+        break;
+    case Phase::Warmup:
+        if (now >= deadline_ns_) {
+            phase_ = Phase::Measure;
+            window_start_ns_ = now;
+            window_cpu_start_ = cpu_seconds();
+            deadline_ns_ = now + seconds_to_ns(opt_.duration);
+            std::printf("{\"phase\":\"measure\"}\n");
+            std::fflush(stdout);
+        }
+        break;
+    case Phase::Measure:
+        if (now >= deadline_ns_) {
+            phase_ = Phase::Done;
+            window_end_ns_ = now;
+            window_cpu_s_ = cpu_seconds() - window_cpu_start_;
+            std::printf("{\"phase\":\"end\"}\n");
+            std::fflush(stdout);
+        }
+        break;
+    case Phase::Done:
+        break;
+    }
+}
+
+int LoadGen::timeout_ms(std::uint64_t now) const
+{
+    if (now >= deadline_ns_)
+        return 0;
+    return int((deadline_ns_ - now + 999999) / 1000000);
+}
+
+double percentile_us(std::vector<std::uint32_t>& v, double p)
+{
+    if (v.empty())
+        return 0;
+    auto k = std::size_t(p * double(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(k), v.end());
+    return v[k] / 1000.0;
+}
+
+void LoadGen::print_result(std::uint64_t window_ns)
+{
+    double secs = window_ns / 1e9;
+    double p50 = percentile_us(latencies_ns_, 0.50);
+    double p99 = percentile_us(latencies_ns_, 0.99);
+    std::printf("{\"connections\":%d,\"size\":%zu,\"duration\":%.3f,\"messages\":%" PRIu64
+                ",\"msgs_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"errors\":%d"
+                ",\"verified_bytes\":%" PRIu64 ",\"total_verified_bytes\":%" PRIu64
+                ",\"client_cpu_s\":%.3f",
+                opt_.connections, opt_.size, secs, messages_, secs > 0 ? messages_ / secs : 0.0, p50, p99,
+                error_.empty() ? 0 : 1, messages_ * opt_.size, total_verified_, window_cpu_s_);
+    if (!error_.empty()) {
+        std::string escaped;
+        for (char ch : error_)
+            escaped += (ch == '"' || ch == '\\') ? ' ' : ch;
+        std::printf(",\"error\":\"%s\"", escaped.c_str());
+    }
+    std::printf("}\n");
+    std::fflush(stdout);
+}
+
+int LoadGen::run()
+{
+    if (inet_pton(AF_INET, opt_.host.c_str(), &addr_.sin_addr) != 1) {
+        std::fprintf(stderr, "--host must be a numeric IPv4 address\n");
+        return 2;
+    }
+    addr_.sin_family = AF_INET;
+    addr_.sin_port = htons(std::uint16_t(opt_.port));
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) {
+        std::perror("epoll_create1");
+        return 1;
+    }
+    for (std::size_t i = 0; i < conns_.size(); ++i) {
+        conns_[i].id = std::uint32_t(i);
+        conns_[i].msg.resize(opt_.size);
+    }
+    latencies_ns_.reserve(1 << 20);
+    deadline_ns_ = now_ns() + seconds_to_ns(opt_.connect_timeout);
+    open_next_batch();
+
+    std::vector<epoll_event> events(1024);
+    while (phase_ != Phase::Done) {
+        int n = epoll_wait(epfd_, events.data(), int(events.size()), timeout_ms(now_ns()));
+        if (n < 0 && errno != EINTR) {
+            fail("epoll_wait", nullptr, errno);
+            break;
+        }
+        for (int i = 0; i < n && phase_ != Phase::Done; ++i)
+            on_event(*static_cast<Conn*>(events[std::size_t(i)].data.ptr), events[std::size_t(i)].events);
+        advance_phase(now_ns());
+    }
+    if (!error_.empty())
+        std::fprintf(stderr, "echo_loadgen: %s\n", error_.c_str());
+    // A run that failed before the window closed reports an empty window.
+    print_result(window_end_ns_ > window_start_ns_ ? window_end_ns_ - window_start_ns_ : 0);
+    return error_.empty() ? 0 : 1;
+}
+
+// Each connection is a file descriptor; 1000 of them exceed the usual soft limit.
+void raise_fd_limit(int connections)
+{
+    rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rlim_t(connections) + 16) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Options opt = parse_options(argc, argv);
+    raise_fd_limit(opt.connections);
+    return LoadGen(opt).run();
+}
