@@ -7,8 +7,6 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,11 +36,6 @@ ssize_t read_retry(int fd, void* buf, std::size_t n) noexcept {
     r = ::read(fd, buf, n);
   } while (r < 0 && errno == EINTR);
   return r;
-}
-
-bool is_socket(int fd) noexcept {
-  struct stat st {};
-  return ::fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 // Reads exactly `n` bytes into `out`, parking while none are available. Returns the
@@ -144,13 +137,14 @@ void set_nonblocking(int fd) {
 }
 
 void write_all(int fd, std::span<const std::byte> bytes, const char* what) {
-  (void)Hub::current();  // constructing the hub ignores SIGPIPE: EPIPE is an error, not death
-  const bool sock = is_socket(fd);
+  // Constructing the hub ignores SIGPIPE process-wide, so a closed reader is EPIPE here,
+  // never the death of the process, and plain write(2) serves pipes and sockets alike.
+  (void)Hub::current();
   std::size_t done = 0;
   while (done < bytes.size()) {
     const std::byte* p = bytes.data() + done;
     const std::size_t n = bytes.size() - done;
-    const ssize_t r = sock ? ::send(fd, p, n, MSG_NOSIGNAL) : ::write(fd, p, n);
+    const ssize_t r = ::write(fd, p, n);
     if (r >= 0) {
       done += static_cast<std::size_t>(r);
     } else if (errno == EINTR) {
