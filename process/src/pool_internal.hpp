@@ -106,6 +106,7 @@ class Slot {
   void write_loop();
   void start_process();
   Outcome serve();
+  bool spin_for_reply(Proc& p, std::chrono::nanoseconds spin);
   bool handle_frames(Proc& p);
   bool handle_reply(Proc& p, std::span<const std::byte> payload);
   void bury(Outcome o);
@@ -123,8 +124,6 @@ class Slot {
   Event started_;                   // first fork attempt done
   std::exception_ptr start_error_;  // why the last fork failed
   bool stopping_ = false;           // join(): no more workers in this slot
-  std::chrono::steady_clock::time_point spin_until_{};  // polling for a reply until then
-  bool spinning_ = false;
 };
 
 }  // namespace braid::process::detail

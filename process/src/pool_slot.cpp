@@ -151,31 +151,39 @@ Slot::Outcome Slot::serve() {
       continue;
     }
     make_room(p, 0);
+    if (spin.count() > 0 && spin_for_reply(p, spin)) continue;
+    // Asio reads speculatively only when the descriptor may have data (an edge came since
+    // the last short read), so a reply that is not there yet costs no EAGAIN read.
+    std::size_t n = 0;
+    const boost::system::error_code ec = braid::detail::await_op(
+        [&](auto handler) {
+          p.desc.async_read_some(
+              boost::asio::buffer(p.in.data() + p.in_end, p.in.size() - p.in_end),
+              std::move(handler));
+        },
+        std::nullopt, braid::detail::WaitInfo{"Pool reply", p.fd}, &n);
+    if (ec == boost::asio::error::interrupted || ec == boost::asio::error::try_again) continue;
+    if (ec) return Outcome::eof;  // EOF, ECONNRESET, or our descriptor was closed
+    p.in_end += n;
+    if (!handle_frames(p)) return Outcome::protocol_error;
+    core_.pump();
+  }
+}
+
+// Polls for a reply for up to `spin`, letting other coroutines run in between; true when
+// bytes arrived (or the worker closed: the next read reports it).
+bool Slot::spin_for_reply(Proc& p, std::chrono::nanoseconds spin) {
+  const auto until = std::chrono::steady_clock::now() + spin;
+  do {
     const ssize_t r = ::recv(p.fd, p.in.data() + p.in_end, p.in.size() - p.in_end, MSG_DONTWAIT);
     if (r > 0) {
-      spinning_ = false;
       p.in_end += static_cast<std::size_t>(r);
-      if (!handle_frames(p)) return Outcome::protocol_error;
-      core_.pump();
-      continue;
+      return handle_frames(p) ? (core_.pump(), true) : false;
     }
-    if (r == 0) return Outcome::eof;
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return Outcome::eof;  // ECONNRESET and kin
-    if (spin.count() > 0) {
-      const auto now = std::chrono::steady_clock::now();
-      if (!spinning_) {
-        spinning_ = true;
-        spin_until_ = now + spin;
-      }
-      if (now < spin_until_) {
-        braid::yield_now();
-        continue;
-      }
-    }
-    spinning_ = false;
-    await_ready(p.desc, stream_descriptor::wait_read, "Pool reply");
-  }
+    if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
+    braid::yield_now();
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
 }
 
 // Keeps room for the next read, and for all of a large frame once its header is known.

@@ -1,0 +1,62 @@
+/* Baseline: a raw pipe ping-pong between two processes. The parent writes 8 bytes, the
+ * child reads them and writes them back; blocking reads, nothing else.
+ *
+ *   pipe_pingpong [iterations=20000] [block=1000]   -> "rtt_us <median of block means>"
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return (x > y) - (x < y);
+}
+
+int main(int argc, char** argv) {
+  int iterations = argc > 1 ? atoi(argv[1]) : 20000;
+  int block = argc > 2 ? atoi(argv[2]) : 1000;
+  int to_child[2], to_parent[2];
+  if (pipe(to_child) || pipe(to_parent)) return 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    uint64_t v;
+    close(to_child[1]);
+    close(to_parent[0]);
+    while (read(to_child[0], &v, sizeof v) == sizeof v) {
+      if (write(to_parent[1], &v, sizeof v) != sizeof v) break;
+    }
+    _exit(0);
+  }
+  close(to_child[0]);
+  close(to_parent[1]);
+  uint64_t v = 0;
+  for (int i = 0; i < 2000; ++i) {  /* warm up */
+    if (write(to_child[1], &v, sizeof v) != sizeof v || read(to_parent[0], &v, sizeof v) != sizeof v) return 1;
+  }
+  int nblocks = iterations / block;
+  double* means = malloc(sizeof(double) * nblocks);
+  for (int b = 0; b < nblocks; ++b) {
+    double t0 = now_s();
+    for (int i = 0; i < block; ++i) {
+      v = i;
+      if (write(to_child[1], &v, sizeof v) != sizeof v) return 1;
+      if (read(to_parent[0], &v, sizeof v) != sizeof v) return 1;
+    }
+    means[b] = (now_s() - t0) / block * 1e6;
+  }
+  qsort(means, nblocks, sizeof(double), cmp);
+  printf("rtt_us %.2f\n", nblocks % 2 ? means[nblocks / 2] : (means[nblocks / 2 - 1] + means[nblocks / 2]) / 2);
+  close(to_child[1]);
+  waitpid(pid, NULL, 0);
+  free(means);
+  return 0;
+}

@@ -1,0 +1,111 @@
+// Pool benchmarks: apply round trip, map throughput, CPU-bound speed-up.
+//
+//   pool_bench rtt  [iterations=20000] [block=1000]   -> "rtt_us <median of block means>"
+//   pool_bench map  [items=1000000] [repeats=7]       -> "map_items_per_s <median>"
+//   pool_bench cpu  [tasks=16] [ms_per_task=25]       -> "seq_s <t> pool_s <t> speedup <x>"
+//
+// The spin before sleeping is set with BRAID_POOL_SPIN_US (read by the pool).
+#include <braid/process/pool.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int identity(int x) { return x; }
+int square(int x) { return x * x; }
+
+// About `ms` milliseconds of floating-point work, the same in every process.
+double burn(int ms) {
+  static const long kPerMs = [] {
+    long iters = 0;
+    volatile double acc = 0;
+    const auto t0 = Clock::now();
+    while (Clock::now() - t0 < std::chrono::milliseconds(20)) {
+      for (int i = 0; i < 1000; ++i) acc = acc + std::sqrt(static_cast<double>(i) + acc);
+      iters += 1000;
+    }
+    return iters / 20;
+  }();
+  volatile double acc = 0;
+  for (long i = 0; i < kPerMs * ms; ++i) acc = acc + std::sqrt(static_cast<double>(i % 1000) + acc);
+  return acc;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+int rtt(int iterations, int block) {
+  braid::process::Pool pool(1);
+  for (int i = 0; i < 2000; ++i) (void)pool.apply(identity, i);  // warm up
+  std::vector<double> means;
+  for (int done = 0; done < iterations; done += block) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < block; ++i) {
+      if (pool.apply(identity, i) != i) return 1;
+    }
+    means.push_back(seconds_since(t0) / block * 1e6);
+  }
+  std::printf("rtt_us %.2f\n", median(means));
+  return 0;
+}
+
+int map(int items, int repeats) {
+  braid::process::Pool pool;
+  std::vector<int> in(items);
+  for (int i = 0; i < items; ++i) in[i] = i % 1000;
+  (void)pool.map(square, in);  // warm up (page faults in the workers)
+  std::vector<double> rates;
+  for (int r = 0; r < repeats; ++r) {
+    const auto t0 = Clock::now();
+    std::vector<int> out = pool.map(square, in);
+    const double s = seconds_since(t0);
+    if (out.size() != in.size() || out[999] != 999 * 999) return 1;
+    rates.push_back(items / s);
+  }
+  std::printf("map_items_per_s %.0f workers %u\n", median(rates), pool.processes());
+  return 0;
+}
+
+int cpu(int tasks, int ms) {
+  (void)burn(1);  // calibrate in the parent, before fork, so workers inherit the figure
+  std::vector<int> in(tasks, ms);
+  auto t0 = Clock::now();
+  double sink = 0;
+  for (int x : in) sink += burn(x);
+  const double seq = seconds_since(t0);
+  braid::process::Pool pool;
+  t0 = Clock::now();
+  std::vector<double> out = pool.map(burn, in, 1);
+  const double par = seconds_since(t0);
+  for (double d : out) sink -= d;
+  std::printf("seq_s %.3f pool_s %.3f speedup %.2f workers %u (check %g)\n", seq, par, seq / par,
+              pool.processes(), std::fabs(sink) < 1e-6 ? 0.0 : sink);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "rtt";
+  auto arg = [&](int i, int def) { return argc > i ? std::atoi(argv[i]) : def; };
+  if (mode == "rtt") return rtt(arg(2, 20000), arg(3, 1000));
+  if (mode == "map") return map(arg(2, 1000000), arg(3, 7));
+  if (mode == "cpu") return cpu(arg(2, 16), arg(3, 25));
+  std::fprintf(stderr, "usage: pool_bench rtt|map|cpu [args]\n");
+  return 2;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Runs the Pool benchmarks and their baselines alternately and prints a Markdown report.
+
+    python3 benchmarks/pool/run_pool_bench.py --bin build-pool-bench/benchmarks \
+        [--rounds 5] [--spins 0,5,20,50] [--out docs/benchmarks-pool.md]
+
+Each round runs every program once, in turn, so slow drifts of a shared VM hit all of
+them alike; the report gives the median over rounds and the ratios of the medians.
+Round trips are measured twice: unpinned, and with both processes on one CPU
+(taskset -c 0), the same pinning for braid and the baseline.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, env_extra=None, pin=None):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    if pin is not None:
+        cmd = ["taskset", "-c", pin] + cmd
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True,
+                         timeout=600).stdout
+    fields = out.split()
+    return {fields[i]: fields[i + 1] for i in range(0, len(fields) - 1, 2)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True, help="folder with pool_bench and pipe_pingpong")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--spins", default="0,5,20,50", help="BRAID_POOL_SPIN_US values")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    pool_bench = os.path.join(args.bin, "pool_bench")
+    pingpong = os.path.join(args.bin, "pipe_pingpong")
+    python = "/usr/bin/python3"
+    pybench = os.path.join(HERE, "python_pool.py")
+    spins = [s for s in args.spins.split(",") if s != ""]
+
+    res = {}
+
+    def add(key, value):
+        res.setdefault(key, []).append(float(value))
+
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
+        for pin, tag in ((None, "unpinned"), ("0", "one cpu")):
+            add(("pipe", tag), run([pingpong, "20000", "1000"], pin=pin)["rtt_us"])
+            for s in spins:
+                add(("braid", tag, s),
+                    run([pool_bench, "rtt", "20000", "1000"], {"BRAID_POOL_SPIN_US": s},
+                        pin=pin)["rtt_us"])
+        add(("python rtt",), run([python, pybench, "rtt", "5000", "500"])["rtt_us"])
+        add(("python map",), run([python, pybench, "map", "1000000", "5"])["map_items_per_s"])
+        for s in spins[:1] + spins[-1:]:
+            add(("braid map", s), run([pool_bench, "map", "1000000", "5"],
+                                      {"BRAID_POOL_SPIN_US": s})["map_items_per_s"])
+        cpu = run([pool_bench, "cpu", "16", "25"])
+        add(("cpu seq",), cpu["seq_s"])
+        add(("cpu pool",), cpu["pool_s"])
+        add(("cpu speedup",), cpu["speedup"])
+
+    med = {k: statistics.median(v) for k, v in res.items()}
+    ncpu = os.cpu_count()
+    lines = []
+    lines.append("## Worker pool\n")
+    lines.append(f"Machine: {ncpu} CPUs. Medians of {args.rounds} alternating rounds; "
+                 "each round runs every program once.\n")
+    lines.append("Reproduce (Release build):\n")
+    lines.append("```sh\n"
+                 "cmake -S . -B build-pool-bench -G Ninja -DCMAKE_BUILD_TYPE=Release "
+                 "-DBRAID_BUILD_BENCHMARKS=ON -DBRAID_BUILD_TESTS=OFF -DBRAID_BUILD_EXAMPLES=OFF\n"
+                 "ninja -C build-pool-bench pool_bench pipe_pingpong\n"
+                 f"python3 benchmarks/pool/run_pool_bench.py --bin build-pool-bench/benchmarks "
+                 f"--rounds {args.rounds} --spins {args.spins}\n```\n")
+    lines.append("### `apply` round trip (1 worker, trivial task)\n")
+    lines.append("| pinning | raw pipe ping-pong | braid spin (µs) | braid `apply` | ratio to raw |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for tag in ("unpinned", "one cpu"):
+        base = med[("pipe", tag)]
+        for s in spins:
+            b = med[("braid", tag, s)]
+            lines.append(f"| {tag} | {base:.1f} µs | {s} | {b:.1f} µs | {b / base:.2f}× |")
+    lines.append(f"\nPython `Pool.apply` (unpinned): {med[('python rtt',)]:.1f} µs.\n")
+    lines.append("### `map` over 1,000,000 trivial items (default chunking, all CPUs)\n")
+    lines.append("| program | items/s | ratio to Python |")
+    lines.append("|---|---:|---:|")
+    py = med[("python map",)]
+    lines.append(f"| Python `multiprocessing.Pool.map` | {py / 1e6:.2f} M | 1.00× |")
+    for s in spins[:1] + spins[-1:]:
+        b = med[("braid map", s)]
+        lines.append(f"| braid `Pool::map` (spin {s} µs) | {b / 1e6:.2f} M | {b / py:.1f}× |")
+    lines.append("\n### CPU-bound speed-up (16 tasks of ~25 ms)\n")
+    lines.append(f"Sequential {med[('cpu seq',)]:.3f} s, pool of {ncpu} "
+                 f"{med[('cpu pool',)]:.3f} s: speed-up {med[('cpu speedup',)]:.2f}× "
+                 f"(ideal {ncpu}×).\n")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    print("raw:", {str(k): v for k, v in res.items()}, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
