@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,15 +70,20 @@ void sleep_ms(long ms) noexcept {
   ::nanosleep(&ts, nullptr);
 }
 
-// Blocks the thread until the orphan has exited (the background reaper reaps it).
+// Blocks the thread until the orphan has exited, and reaps it unless the background
+// reaper already has: this process may _exit before the reaper thread gets to it, and a
+// zombie handed to an init that does not reap (in some containers) would linger.
 void wait_orphan(const Orphan& o) noexcept {
   if (o.pidfd >= 0) {
     pollfd p{o.pidfd, POLLIN, 0};
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
     }
-    return;
   }
-  while (!orphan_exited(o)) sleep_ms(5);
+  for (;;) {
+    const pid_t r = ::waitpid(o.pid, nullptr, o.pidfd >= 0 ? 0 : WNOHANG);
+    if (r == o.pid || (r < 0 && errno != EINTR)) return;  // reaped here, or already (ECHILD)
+    if (r == 0) sleep_ms(5);
+  }
 }
 
 // Blocks the thread until the child of `p` has exited, and reaps it.

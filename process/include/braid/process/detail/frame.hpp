@@ -28,6 +28,7 @@
 #include <braid/runtime/hub.hpp>
 
 #include <cereal/archives/binary.hpp>
+#include <cereal/cereal.hpp>
 #include <cereal/types/array.hpp>
 #include <cereal/types/chrono.hpp>
 #include <cereal/types/complex.hpp>
@@ -54,6 +55,7 @@
 #include <stdexcept>
 #include <streambuf>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace braid::process {
@@ -107,6 +109,32 @@ class ByteSource : public std::streambuf {
   std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
+/// The archive every braid payload is decoded with: cereal's binary format, read from a
+/// ByteSource, with two checks cereal's own BinaryInputArchive lacks, so that a malformed
+/// frame is a FrameError and never undefined behaviour or a huge allocation:
+///   * a `bool` must be 0 or 1 (any other byte would be an invalid bool);
+///   * a container or string size must not exceed the bytes left in the payload (every
+///     element takes at least one byte -- true for everything but empty classes).
+/// Encoding uses cereal::BinaryOutputArchive unchanged: the bytes are the same.
+class CheckedInputArchive
+    : public cereal::InputArchive<CheckedInputArchive, cereal::AllowEmptyClassElision> {
+ public:
+  explicit CheckedInputArchive(ByteSource& src)
+      : cereal::InputArchive<CheckedInputArchive, cereal::AllowEmptyClassElision>(this),
+        src_(src) {}
+  /// Reads exactly `size` bytes; cereal::Exception when the payload is too short.
+  void loadBinary(void* data, std::streamsize size) {
+    if (src_.sgetn(static_cast<char*>(data), size) != size) {
+      throw cereal::Exception("payload too short: " + std::to_string(size) +
+                              " more bytes expected");
+    }
+  }
+  std::size_t remaining() const noexcept { return src_.remaining(); }
+
+ private:
+  ByteSource& src_;
+};
+
 /// Appends the cereal binary encoding of `v` to `out`.
 template <class T>
 void serialize_into(std::vector<std::byte>& out, const T& v) {
@@ -133,10 +161,9 @@ std::vector<std::byte> encode_value_frame(const T& v) {
 template <class T>
 T decode_value(std::span<const std::byte> payload) {
   ByteSource src(payload);
-  std::istream is(&src);
   T value{};
   try {
-    cereal::BinaryInputArchive ar(is);
+    CheckedInputArchive ar(src);
     ar(value);
   } catch (const cereal::Exception& e) {
     throw_decode_error(typeid(T).name(), e.what());
@@ -208,3 +235,48 @@ class FrameReader {
 };
 
 }  // namespace braid::process::detail
+
+namespace cereal {
+// The load functions of braid::process::detail::CheckedInputArchive (cereal finds them
+// in its own namespace, as for its archives).
+template <class T>
+inline std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>
+CEREAL_LOAD_FUNCTION_NAME(braid::process::detail::CheckedInputArchive& ar, T& t) {
+  ar.loadBinary(std::addressof(t), sizeof(t));
+}
+inline void CEREAL_LOAD_FUNCTION_NAME(braid::process::detail::CheckedInputArchive& ar, bool& b) {
+  unsigned char c = 0;
+  ar.loadBinary(&c, 1);
+  if (c > 1) throw Exception("invalid bool byte " + std::to_string(c));
+  b = c != 0;
+}
+template <class T>
+inline void CEREAL_SERIALIZE_FUNCTION_NAME(braid::process::detail::CheckedInputArchive& ar,
+                                           NameValuePair<T>& t) {
+  ar(t.value);
+}
+template <class T>
+inline void CEREAL_SERIALIZE_FUNCTION_NAME(braid::process::detail::CheckedInputArchive& ar,
+                                           SizeTag<T>& t) {
+  ar(t.size);
+  if (static_cast<std::uint64_t>(t.size) > ar.remaining()) {
+    throw Exception("a size of " + std::to_string(t.size) + " exceeds the " +
+                    std::to_string(ar.remaining()) + " bytes left");
+  }
+}
+template <class T>
+inline void CEREAL_LOAD_FUNCTION_NAME(braid::process::detail::CheckedInputArchive& ar,
+                                      BinaryData<T>& bd) {
+  ar.loadBinary(bd.data, static_cast<std::streamsize>(bd.size));
+}
+}  // namespace cereal
+
+CEREAL_REGISTER_ARCHIVE(braid::process::detail::CheckedInputArchive)
+// Only the input-to-output direction: BinaryOutputArchive already maps back to
+// cereal's BinaryInputArchive.
+namespace cereal::traits::detail {
+template <>
+struct get_output_from_input<braid::process::detail::CheckedInputArchive> {
+  using type = cereal::BinaryOutputArchive;
+};
+}  // namespace cereal::traits::detail
