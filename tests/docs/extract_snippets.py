@@ -6,7 +6,10 @@ A block that defines main() is compiled as it stands. Any other block is a fragm
 is put inside a function body (statements) unless it starts with a declaration that only
 namespace scope allows (#include, struct/class/template/namespace definitions), in which
 case it stays at namespace scope. Every file gets the same prelude: <braid/braid.hpp>,
-the standard headers the guides use, and `using namespace std::chrono_literals`.
+the standard headers the guides use, `using namespace std::chrono_literals`, and the two
+namespace aliases the guides announce at their top and use throughout:
+`namespace mp = braid::process;` (guide-processes.md) and `namespace sp =
+braid::subprocess;` (guide-subprocess.md). Anything else a block uses, it declares.
 
 A block can be excluded with the info string `cpp nocompile` (for deliberately wrong
 code, e.g. "this does not compile because ..."); nothing else is skipped.
@@ -26,11 +29,14 @@ PRELUDE = """// Generated from {src} (block {n}, line {line}) by tests/docs/extr
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <vector>
 using namespace std::chrono_literals;
+namespace mp = braid::process;
+namespace sp = braid::subprocess;
 """
 
 NAMESPACE_SCOPE = re.compile(r"^\s*(#include|struct\s|class\s|template\s*<|namespace\s|"
