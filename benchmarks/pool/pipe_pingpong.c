@@ -1,11 +1,16 @@
 /* Baseline: a raw pipe ping-pong between two processes. The parent writes 8 bytes, the
  * child reads them and writes them back; blocking reads, nothing else.
  *
- *   pipe_pingpong [iterations=20000] [block=1000]   -> "rtt_us <median of block means>"
+ *   pipe_pingpong [iterations=20000] [block=1000] [socket]   -> "rtt_us <median>"
+ *
+ * With "socket" the two directions are one AF_UNIX socketpair instead of two pipes (the
+ * transport the Pool uses), to tell the transport's cost from the Pool's own.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,7 +30,17 @@ int main(int argc, char** argv) {
   int iterations = argc > 1 ? atoi(argv[1]) : 20000;
   int block = argc > 2 ? atoi(argv[2]) : 1000;
   int to_child[2], to_parent[2];
-  if (pipe(to_child) || pipe(to_parent)) return 1;
+  if (argc > 3 && strcmp(argv[3], "socket") == 0) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) return 1;
+    /* Parent uses sv[0] both ways, child sv[1]; dup so the pipe code below works as is. */
+    to_child[1] = sv[0];
+    to_parent[0] = dup(sv[0]);
+    to_child[0] = sv[1];
+    to_parent[1] = dup(sv[1]);
+  } else if (pipe(to_child) || pipe(to_parent)) {
+    return 1;
+  }
   pid_t pid = fork();
   if (pid == 0) {
     uint64_t v;
@@ -55,7 +70,9 @@ int main(int argc, char** argv) {
   }
   qsort(means, nblocks, sizeof(double), cmp);
   printf("rtt_us %.2f\n", nblocks % 2 ? means[nblocks / 2] : (means[nblocks / 2 - 1] + means[nblocks / 2]) / 2);
+  fflush(stdout);
   close(to_child[1]);
+  close(to_parent[0]);
   waitpid(pid, NULL, 0);
   free(means);
   return 0;

@@ -51,6 +51,8 @@ def main():
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
         for pin, tag in ((None, "unpinned"), ("0", "one cpu")):
             add(("pipe", tag), run([pingpong, "20000", "1000"], pin=pin)["rtt_us"])
+            add(("socket", tag),
+                run([pingpong, "20000", "1000", "socket"], pin=pin)["rtt_us"])
             for s in spins:
                 add(("braid", tag, s),
                     run([pool_bench, "rtt", "20000", "1000"], {"BRAID_POOL_SPIN_US": s},
@@ -79,13 +81,16 @@ def main():
                  f"python3 benchmarks/pool/run_pool_bench.py --bin build-pool-bench/benchmarks "
                  f"--rounds {args.rounds} --spins {args.spins}\n```\n")
     lines.append("### `apply` round trip (1 worker, trivial task)\n")
-    lines.append("| pinning | raw pipe ping-pong | braid spin (µs) | braid `apply` | ratio to raw |")
-    lines.append("|---|---:|---:|---:|---:|")
+    lines.append("| pinning | raw pipe ping-pong | raw socketpair ping-pong | braid spin (µs) "
+                 "| braid `apply` | ratio to pipe | ratio to socketpair |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for tag in ("unpinned", "one cpu"):
         base = med[("pipe", tag)]
+        sock = med[("socket", tag)]
         for s in spins:
             b = med[("braid", tag, s)]
-            lines.append(f"| {tag} | {base:.1f} µs | {s} | {b:.1f} µs | {b / base:.2f}× |")
+            lines.append(f"| {tag} | {base:.1f} µs | {sock:.1f} µs | {s} | {b:.1f} µs "
+                         f"| {b / base:.2f}× | {b / sock:.2f}× |")
     lines.append(f"\nPython `Pool.apply` (unpinned): {med[('python rtt',)]:.1f} µs.\n")
     lines.append("### `map` over 1,000,000 trivial items (default chunking, all CPUs)\n")
     lines.append("| program | items/s | ratio to Python |")
