@@ -60,12 +60,12 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The seed's handler: receive, send back, until the client goes away. A 2 KiB buffer
-// keeps the coroutine's stack to one touched page for small messages.
+// The seed's handler: receive, send back, until the client goes away. A 1 KiB buffer
+// is what the seed reads at a time (conn.recv(1024)).
 void handle(braid::net::TcpStream& conn) {
   const std::string peer = conn.peer_address().to_string();
   spdlog::debug("connected: {}", peer);
-  char buf[2048];
+  char buf[1024];
   try {
     while (std::size_t n = conn.recv(buf)) conn.sendall({buf, n});
   } catch (const std::system_error& e) {
