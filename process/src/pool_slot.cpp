@@ -228,8 +228,7 @@ bool Slot::handle_frames(Proc& p) {
 
 bool Slot::handle_reply(Proc& p, std::span<const std::byte> payload) {
   ByteSource src(payload);
-  std::istream is(&src);
-  InArchive ar(is);
+  InArchive ar(src);
   std::uint64_t id = 0;
   std::uint8_t status = 0;
   std::uint64_t run_ns = 0;

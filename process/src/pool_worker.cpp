@@ -134,8 +134,7 @@ class WorkerLoop {
 
   void answer(std::span<const std::byte> payload) {
     ByteSource src(payload);
-    std::istream is(&src);
-    InArchive in(is);
+    InArchive in(src);
     std::uint64_t id = 0, tramp = 0, fn = 0;
     try {
       in(id, tramp, fn);

@@ -30,7 +30,9 @@
 
 namespace braid::process::detail {
 
-using InArchive = cereal::BinaryInputArchive;
+/// Payloads are decoded with the frame layer's checked archive (a bad size or bool is a
+/// FrameError-style cereal::Exception, never a huge allocation).
+using InArchive = CheckedInputArchive;
 using OutArchive = cereal::BinaryOutputArchive;
 
 /// What a worker calls for one task: decodes the arguments from `in`, runs the callable
