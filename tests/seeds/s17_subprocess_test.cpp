@@ -4,6 +4,8 @@
 // braid's errors are C++ types with their own messages.
 #include <catch2/catch.hpp>
 
+#include "run_example.hpp"
+
 #include <sys/wait.h>
 
 #include <chrono>
@@ -41,30 +43,14 @@ Command '['sleep', '10']' timed out after 0.5 seconds
 Command '['sh', '-c', 'exit 3']' returned non-zero exit status 3.
 )";
 
-struct RunResult {
-  std::string output;  // everything the program wrote to stdout
-  int status;          // pclose() status, as from waitpid()
-};
-
-RunResult run_example(const std::string& path) {
-  FILE* pipe = ::popen(path.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  RunResult r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
-  r.status = ::pclose(pipe);
-  return r;
-}
-
 }  // namespace
 
 TEST_CASE("S17 subprocess port prints what Python prints", "[seeds][subprocess]") {
   const auto start = std::chrono::steady_clock::now();
-  RunResult r = run_example(BRAID_EXAMPLES_DIR "/s17_subprocess");
+  auto r = braid::test::run_example("s17_subprocess");
   const auto elapsed = std::chrono::steady_clock::now() - start;
-  REQUIRE(WIFEXITED(r.status));
-  CHECK(WEXITSTATUS(r.status) == 0);
-  CHECK(r.output == kExpected);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == kExpected);
   // Two 0.5 s timeouts; every child that sleeps 10 s is killed, none is waited out.
   CHECK(elapsed >= std::chrono::milliseconds(1000));
   CHECK(elapsed < std::chrono::seconds(8));

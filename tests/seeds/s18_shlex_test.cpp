@@ -2,6 +2,8 @@
 // snippet prints under CPython 3.11 on Linux (the script is in the comment below).
 #include <catch2/catch.hpp>
 
+#include "run_example.hpp"
+
 #include <sys/wait.h>
 #include <cstdio>
 #include <string>
@@ -24,26 +26,10 @@ constexpr const char* kPythonOutput = R"(['echo', 'Hello World']
 ['D:test1.py']
 )";
 
-struct RunResult {
-  std::string output;  // everything the program wrote to stdout
-  int status;          // pclose() status, as from waitpid()
-};
-
-RunResult run_example(const std::string& path) {
-  FILE* pipe = ::popen(path.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  RunResult r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
-  r.status = ::pclose(pipe);
-  return r;
-}
-
 }  // namespace
 
 TEST_CASE("S18 shlex.split port prints what Python prints", "[seeds][shlex]") {
-  RunResult r = run_example(BRAID_EXAMPLES_DIR "/s18_shlex");
-  REQUIRE(WIFEXITED(r.status));
-  CHECK(WEXITSTATUS(r.status) == 0);
-  CHECK(r.output == kPythonOutput);
+  auto r = braid::test::run_example("s18_shlex");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == kPythonOutput);
 }
