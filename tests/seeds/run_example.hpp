@@ -3,9 +3,12 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace braid::test {
 
@@ -28,6 +31,27 @@ inline ProgramResult run_example(const std::string& name, const std::string& arg
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   return r;
+}
+
+/// The lines of `s`, without their newlines.
+inline std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+/// How many of `v` equal `line`.
+inline std::size_t count_of(const std::vector<std::string>& v, const std::string& line) {
+  return static_cast<std::size_t>(std::count(v.begin(), v.end(), line));
+}
+
+/// Index of the first line containing `needle`, or v.size().
+inline std::size_t index_of(const std::vector<std::string>& v, const std::string& needle) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i].find(needle) != std::string::npos) return i;
+  }
+  return v.size();
 }
 
 }  // namespace braid::test

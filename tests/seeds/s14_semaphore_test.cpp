@@ -8,24 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace {
-[[maybe_unused]] std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-[[maybe_unused]] std::size_t count_of(const std::vector<std::string>& v, const std::string& line) {
-  return static_cast<std::size_t>(std::count(v.begin(), v.end(), line));
-}
-[[maybe_unused]] std::size_t index_of(const std::vector<std::string>& v,
-                                      const std::string& needle) {
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (v[i].find(needle) != std::string::npos) return i;
-  }
-  return v.size();
-}
-}  // namespace
+using braid::test::count_of;
+using braid::test::index_of;
+using braid::test::lines_of;
 
 TEST_CASE("S14: Semaphore(2) limits concurrent processes", "[seeds][process]") {
   auto r = braid::test::run_example("s14_semaphore");
