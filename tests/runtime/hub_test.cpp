@@ -88,8 +88,10 @@ TEST_CASE("loop-driving calls are refused inside a coroutine", "[runtime][hub]")
 TEST_CASE("a host loop drives the hub with poll(), next_timeout() and native_handle()",
           "[runtime][hub][embed]") {
   braid::Hub& hub = braid::Hub::current();
-  const int fd = hub.native_handle();
+  const int fd = hub.native_handle();  // -1 with reactors that have none (select)
+#if defined(BOOST_ASIO_HAS_EPOLL)
   REQUIRE(fd >= 0);
+#endif
   int ticks = 0;
   auto ticker = braid::spawn([&] {
     for (int i = 0; i < 5; ++i) {
@@ -106,7 +108,7 @@ TEST_CASE("a host loop drives the hub with poll(), next_timeout() and native_han
     int ms = wait ? static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(*wait).count())
                   : 100;
     pollfd p{fd, POLLIN, 0};
-    ::poll(&p, 1, ms);  // the host sleeps in its own poll, not in braid
+    ::poll(&p, fd >= 0 ? 1 : 0, ms);  // the host sleeps in its own poll, not in braid
   }
   REQUIRE(ticker.ready());
   REQUIRE(ticks == 5);
@@ -115,6 +117,10 @@ TEST_CASE("a host loop drives the hub with poll(), next_timeout() and native_han
 
 TEST_CASE("native_handle becomes readable when another thread posts", "[runtime][hub][embed]") {
   braid::Hub& hub = braid::Hub::current();
+  if (hub.native_handle() < 0) {
+    SUCCEED("this reactor has no single descriptor to poll");
+    return;
+  }
   hub.poll();
   bool ran = false;
   std::thread t([&] { hub.post([&] { ran = true; }); });
