@@ -37,12 +37,9 @@ void sleep(Duration d) {
   s.node.arg = &s;
   hub.check_can_block(detail::WaitInfo{"sleep"});
   hub.add_timer(s.node);
-  try {
-    hub.park(detail::WaitInfo{"sleep"}, &cancel_sleep, &s);
-  } catch (...) {
-    hub.remove_timer(s.node);  // LoopExit cannot happen with a timer armed; be safe
-    throw;
-  }
+  // Every way out of park() has taken the node off the heap: it fired, or cancel_sleep
+  // removed it (kill, timeout). LoopExit cannot happen while the timer is armed.
+  hub.park(detail::WaitInfo{"sleep"}, &cancel_sleep, &s);
 }
 
 void yield_now() { Hub::current().yield(); }
