@@ -2,8 +2,8 @@
 
 #include <braid/runtime/detail/format.hpp>
 
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <fmt/format.h>
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <fcntl.h>
 
@@ -27,7 +27,7 @@ void wait_fd(int fd, bool writable, std::optional<Duration> timeout, const char*
   desc.assign(dup_fd, ec);
   if (ec) {
     ::close(dup_fd);
-    throw std::system_error(ec.value(), std::generic_category(),
+    throw std::system_error(std::error_code(ec),
                             fmt::format("{} fd {}: registering with the reactor", what, fd));
   }
   const auto type = writable ? boost::asio::posix::stream_descriptor::wait_write
@@ -35,11 +35,13 @@ void wait_fd(int fd, bool writable, std::optional<Duration> timeout, const char*
   ec = await_op([&](auto handler) { desc.async_wait(type, std::move(handler)); }, timeout,
                 WaitInfo{writable ? "fd writable" : "fd readable", fd});
   if (ec == boost::asio::error::timed_out) {
-    throw TimeoutError(fmt::format("{} fd {}: timed out after {}", what, fd,
-                                   format_duration(*timeout)));
+    throw TimeoutError(
+        fmt::format("{} fd {}: timed out after {}", what, fd, format_duration(*timeout)));
   }
   if (ec) {
-    throw std::system_error(ec.value(), std::generic_category(), fmt::format("{} fd {}", what, fd));
+    // Keep Asio's category: its errors (the select reactor's "descriptor does not fit into
+    // the select call's fd_set", say) are not errno values.
+    throw std::system_error(std::error_code(ec), fmt::format("{} fd {}", what, fd));
   }
 }
 

@@ -6,13 +6,17 @@
 
 #include "test_support.hpp"
 
+#include <boost/asio/error.hpp>
+
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstring>
 #include <thread>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -99,6 +103,46 @@ TEST_CASE("waiting on a descriptor that is not open is a system_error naming it"
   }
 }
 
+TEST_CASE("with every descriptor below 1024 taken, a wait works, or select refuses it clearly",
+          "[runtime][wait]") {
+  rlimit rl{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &rl) == 0);
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2100) {
+    WARN("not run: the hard descriptor limit is below 2100");
+    return;
+  }
+  const rlimit saved = rl;
+  rl.rlim_cur = 2100;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &rl) == 0);
+  braid::Hub::current();  // the hub's own descriptors first
+  PipePair p;
+  REQUIRE(::write(p.w, "x", 1) == 1);
+  // The wait duplicates the descriptor into the lowest free number: take them all.
+  std::vector<int> fillers;
+  for (int fd = ::dup(p.w); fd >= 0; fd = ::dup(p.w)) {
+    fillers.push_back(fd);
+    if (fd >= 1024) break;
+  }
+  const int lowest_free = ::fcntl(p.w, F_DUPFD_CLOEXEC, 0);
+  ::close(lowest_free);
+  REQUIRE(lowest_free >= 1024);
+#if defined(BOOST_ASIO_DISABLE_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING)
+  try {
+    braid::wait_readable(p.r, 1s);
+    FAIL("select accepted a descriptor above FD_SETSIZE");
+  } catch (const std::system_error& e) {
+    CHECK(e.code() ==
+          std::error_code(boost::system::error_code(boost::asio::error::fd_set_failure)));
+    CHECK_THAT(e.what(), Catch::Contains("wait_readable fd " + std::to_string(p.r)) &&
+                             Catch::Contains("fd_set"));
+  }
+#else
+  braid::wait_readable(p.r, 1s);
+#endif
+  for (int fd : fillers) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+}
+
 TEST_CASE("kill cancels only the killed coroutine's wait on a shared descriptor",
           "[runtime][wait]") {
   PipePair p;
@@ -153,9 +197,7 @@ TEST_CASE("to_thread parks only the caller", "[runtime][thread]") {
       ++ticks;
     }
   });
-  auto worker = braid::spawn([] {
-    braid::to_thread([] { std::this_thread::sleep_for(100ms); });
-  });
+  auto worker = braid::spawn([] { braid::to_thread([] { std::this_thread::sleep_for(100ms); }); });
   worker.get();
   REQUIRE(ticks >= 10);
   ticker.kill();

@@ -1,20 +1,45 @@
-// Asio keeps its epoll descriptor private. Explicit template instantiation may name
+// Asio keeps its reactor's descriptor private. Explicit template instantiation may name
 // private members ([temp.explicit]/12), which lets us read it without patching Asio.
 #include "../reactor_access.hpp"
 
+#include <boost/asio/detail/config.hpp>
+#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#include <boost/asio/detail/io_uring_service.hpp>
+#else
 #include <boost/asio/detail/reactor.hpp>
+#endif
 
 namespace braid::detail {
 
-#if defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) || defined(BOOST_ASIO_HAS_EPOLL)
+namespace {
+template <typename Tag, typename Tag::type Member>
+struct ExposeMember {
+  friend typename Tag::type member_of(Tag) { return Member; }
+};
+}  // namespace
+#endif
+
+#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+// The ring's descriptor polls readable while its completion queue holds entries, which is
+// exactly when run_once()/poll() has work to collect.
+namespace {
+struct RingTag {
+  using type = struct io_uring boost::asio::detail::io_uring_service::*;
+  friend type member_of(RingTag);
+};
+template struct ExposeMember<RingTag, &boost::asio::detail::io_uring_service::ring_>;
+}  // namespace
+
+int reactor_native_handle(boost::asio::io_context& ctx) {
+  auto& service = boost::asio::use_service<boost::asio::detail::io_uring_service>(ctx);
+  return (service.*member_of(RingTag{})).ring_fd;
+}
+#elif defined(BOOST_ASIO_HAS_EPOLL)
 namespace {
 struct EpollFdTag {
   using type = int boost::asio::detail::epoll_reactor::*;
   friend type member_of(EpollFdTag);
-};
-template <typename Tag, typename Tag::type Member>
-struct ExposeMember {
-  friend typename Tag::type member_of(Tag) { return Member; }
 };
 template struct ExposeMember<EpollFdTag, &boost::asio::detail::epoll_reactor::epoll_fd_>;
 }  // namespace
