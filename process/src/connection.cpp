@@ -1,7 +1,7 @@
 #include <braid/process/connection.hpp>
 
+#include <braid/runtime/detail/fd_watcher.hpp>
 #include <braid/runtime/errors.hpp>
-#include <braid/runtime/wait.hpp>
 
 #include <fmt/format.h>
 
@@ -24,7 +24,10 @@ Connection::Connection(int fd, bool readable, bool writable)
       send_lock_(std::make_unique<braid::Lock>()),
       recv_lock_(std::make_unique<braid::Lock>()) {
   detail::set_nonblocking(fd);
+  watcher_ = std::make_unique<braid::detail::FdWatcher>(fd);
 }
+
+Connection::~Connection() { close(); }
 
 Connection::Connection(Connection&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
@@ -32,6 +35,7 @@ Connection::Connection(Connection&& other) noexcept
       writable_(std::exchange(other.writable_, false)),
       max_frame_(other.max_frame_),
       reader_(std::move(other.reader_)),
+      watcher_(std::move(other.watcher_)),
       send_lock_(std::move(other.send_lock_)),
       recv_lock_(std::move(other.recv_lock_)) {}
 
@@ -43,13 +47,16 @@ Connection& Connection::operator=(Connection&& other) noexcept {
     writable_ = std::exchange(other.writable_, false);
     max_frame_ = other.max_frame_;
     reader_ = std::move(other.reader_);
+    watcher_ = std::move(other.watcher_);
     send_lock_ = std::move(other.send_lock_);
     recv_lock_ = std::move(other.recv_lock_);
   }
   return *this;
 }
 
+// The watcher is released, not destroyed: a coroutine parked in it wakes up inside it.
 void Connection::close() noexcept {
+  if (watcher_) watcher_->release();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   readable_ = writable_ = false;
@@ -69,7 +76,7 @@ void Connection::send_frame(const std::vector<std::byte>& frame) {
                                  payload, max_frame_));
   }
   std::lock_guard lock(*send_lock_);
-  detail::write_all(fd_, frame, "send");
+  detail::write_all(fd_, frame, "send", watcher_.get());
 }
 
 void Connection::send_bytes(std::span<const std::byte> b) {
@@ -81,7 +88,7 @@ std::vector<std::byte> Connection::recv_payload(const char* what) {
   check_open(true);
   std::lock_guard lock(*recv_lock_);
   try {
-    return reader_.read(fd_, std::nullopt, what);
+    return reader_.read(*watcher_, fd_, std::nullopt, what);
   } catch (const std::system_error& e) {
     if (e.code().value() == ECONNRESET) {
       throw EOFError(fmt::format("{} fd {}: the other end reset the connection", what, fd_));
@@ -103,7 +110,7 @@ bool Connection::poll(std::optional<Duration> timeout) {
   if (r > 0) return true;
   if (timeout && *timeout <= Duration::zero()) return false;
   try {
-    braid::wait_readable(fd_, timeout);
+    watcher_->wait_readable(timeout, "poll");
     return true;
   } catch (const TimeoutError& e) {
     if (e.source() != nullptr) throw;  // an enclosing braid::Timeout, not ours

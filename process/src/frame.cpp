@@ -1,5 +1,6 @@
 #include <braid/process/detail/frame.hpp>
 
+#include <braid/runtime/detail/fd_watcher.hpp>
 #include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/wait.hpp>
@@ -29,15 +30,6 @@ std::string hex_bytes(const std::byte* p, std::size_t n) {
   return s;
 }
 
-// read(2) retrying EINTR: bytes read, 0 at EOF, -1 with errno (EAGAIN = nothing now).
-ssize_t read_retry(int fd, void* buf, std::size_t n) noexcept {
-  ssize_t r;
-  do {
-    r = ::read(fd, buf, n);
-  } while (r < 0 && errno == EINTR);
-  return r;
-}
-
 // Reads exactly `n` bytes into `out`, parking while none are available. Returns the
 // count read before EOF (== n unless the stream ended). `first_timeout` applies only
 // while nothing has been read yet.
@@ -45,7 +37,7 @@ std::size_t read_exact(int fd, std::byte* out, std::size_t n, std::optional<Dura
                        bool first) {
   std::size_t got = 0;
   while (got < n) {
-    const ssize_t r = read_retry(fd, out + got, n - got);
+    const ssize_t r = braid::detail::read_retry(fd, out + got, n - got);
     if (r > 0) {
       got += static_cast<std::size_t>(r);
       first = false;
@@ -136,7 +128,8 @@ void set_nonblocking(int fd) {
   }
 }
 
-void write_all(int fd, std::span<const std::byte> bytes, const char* what) {
+void write_all(int fd, std::span<const std::byte> bytes, const char* what,
+               braid::detail::FdWatcher* watcher) {
   // Constructing the hub ignores SIGPIPE process-wide, so a closed reader is EPIPE here,
   // never the death of the process, and plain write(2) serves pipes and sockets alike.
   (void)Hub::current();
@@ -150,7 +143,11 @@ void write_all(int fd, std::span<const std::byte> bytes, const char* what) {
     } else if (errno == EINTR) {
       continue;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      braid::wait_writable(fd);
+      if (watcher != nullptr) {
+        watcher->wait_writable(std::nullopt, what);
+      } else {
+        braid::wait_writable(fd);
+      }
     } else {
       throw std::system_error(errno, std::generic_category(), fmt::format("{} fd {}", what, fd));
     }
@@ -184,7 +181,8 @@ bool FrameReader::has_frame() const {
   return end_ - begin_ >= kFrameHeaderSize + n;
 }
 
-bool FrameReader::fill(int fd, std::optional<Duration> timeout, const char* what) {
+bool FrameReader::fill(braid::detail::FdWatcher& watcher, std::optional<Duration> timeout,
+                       const char* what) {
   if (begin_ == end_) {
     begin_ = end_ = 0;
   } else if (begin_ > 0 && buf_.size() - end_ < kReadChunk) {
@@ -193,22 +191,13 @@ bool FrameReader::fill(int fd, std::optional<Duration> timeout, const char* what
     begin_ = 0;
   }
   if (buf_.size() - end_ < kReadChunk) buf_.resize(end_ + kReadChunk);
-  for (;;) {
-    const ssize_t r = read_retry(fd, buf_.data() + end_, buf_.size() - end_);
-    if (r > 0) {
-      end_ += static_cast<std::size_t>(r);
-      return true;
-    }
-    if (r == 0) return false;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      throw std::system_error(errno, std::generic_category(), fmt::format("{} fd {}", what, fd));
-    }
-    braid::wait_readable(fd, timeout);
-  }
+  const std::size_t n = watcher.read_some(buf_.data() + end_, buf_.size() - end_, timeout, what);
+  end_ += n;
+  return n > 0;
 }
 
-std::vector<std::byte> FrameReader::read(int fd, std::optional<Duration> timeout,
-                                         const char* what) {
+std::vector<std::byte> FrameReader::read(braid::detail::FdWatcher& watcher, int fd,
+                                         std::optional<Duration> timeout, const char* what) {
   const auto until =
       timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
   auto remaining = [&]() -> std::optional<Duration> {
@@ -224,7 +213,7 @@ std::vector<std::byte> FrameReader::read(int fd, std::optional<Duration> timeout
       // Large frames: make room for all of it at once instead of growing chunk by chunk.
       if (buf_.size() - begin_ < need) buf_.resize(begin_ + need);
     }
-    if (!fill(fd, remaining(), what)) {
+    if (!fill(watcher, remaining(), what)) {
       if (have == 0) {
         throw EOFError(fmt::format("{} fd {}: the other end is closed", what, fd));
       }

@@ -148,14 +148,18 @@ unsigned cpu_count() {
 namespace detail {
 
 void flush_standard_streams() noexcept {
+  // pubsync() rather than flush(): the same sync, without the sentry, which reads
+  // thread-local exception state (one more page for a forked child to fault in).
   try {
-    std::cout.flush();
-    std::cerr.flush();
-    std::clog.flush();
-    braid::detail::log().flush();
+    for (std::ostream* os : {&std::cout, &std::cerr, &std::clog}) {
+      if (std::streambuf* buf = os->rdbuf()) buf->pubsync();
+    }
   } catch (...) {
     // A broken stdout must not stop a fork or an exit.
   }
+  // This also flushes braid's logger, whose only sink writes to stderr through stdio.
+  // Calling its flush() as well would lock its mutex, a page every forked child would
+  // then copy on write for nothing.
   std::fflush(nullptr);
 }
 

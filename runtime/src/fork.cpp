@@ -3,9 +3,17 @@
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/thread.hpp>
 
+#include <atomic>
+
 namespace braid::detail {
+namespace {
+std::atomic<unsigned> g_fork_generation{0};
+}  // namespace
+
+unsigned fork_generation() noexcept { return g_fork_generation.load(std::memory_order_relaxed); }
 
 void after_fork_in_child() {
+  g_fork_generation.fetch_add(1, std::memory_order_relaxed);
   reset_thread_pool_after_fork();
   if (Hub* hub = Hub::current_if_any()) hub->reset_after_fork();
 }

@@ -2,6 +2,7 @@
 // post(), and the loop's phases (ready coroutines, timers, I/O), one function each.
 #include <braid/runtime/hub.hpp>
 
+#include <braid/runtime/detail/fd_watcher.hpp>
 #include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/detail/stack_pool.hpp>
 #include <braid/runtime/log.hpp>
@@ -9,8 +10,8 @@
 #include "overflow_guard.hpp"
 #include "reactor_access.hpp"
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 
 #include <csignal>
 #include <stdexcept>
@@ -97,7 +98,7 @@ void Hub::init() {
   root_->name = "main";
   root_->state = detail::FiberState::running;
   current_ = root_.get();
-  wake_timer_ = std::make_unique<boost::asio::steady_timer>(*ctx_);
+  wake_timer_ = std::make_unique<boost::asio::steady_timer>(context());
   mailbox_ = std::make_shared<detail::HubMailbox>();
   mailbox_->hub = this;
 }
@@ -105,6 +106,7 @@ void Hub::init() {
 Hub::~Hub() {
   shutting_down_ = true;
   unwind_all();
+  while (watchers_ != nullptr) watchers_->release();  // each unlinks itself
   {
     std::lock_guard lock(mailbox_->mutex);
     mailbox_->hub = nullptr;
@@ -115,14 +117,26 @@ Hub::~Hub() {
   if (t_hub == this) t_hub = nullptr;
 }
 
+// Only a forked child gets here (constructors set ctx_), possibly from another thread
+// the child started that posts to this hub, hence the lock.
+boost::asio::io_context& Hub::make_context() {
+  std::lock_guard lock(ctx_mutex_);
+  if (boost::asio::io_context* ctx = ctx_.load(std::memory_order_acquire)) return *ctx;
+  auto own = std::make_unique<boost::asio::io_context>(kConcurrencyHint);
+  wake_timer_ = std::make_unique<boost::asio::steady_timer>(*own);
+  own_ctx_ = std::move(own);
+  ctx_.store(own_ctx_.get(), std::memory_order_release);
+  return *own_ctx_;
+}
+
 void Hub::require_root(const char* what) const {
   if (in_callback_ > 0) {
     throw std::logic_error(fmt::format("{} called from a hub callback", what));
   }
   if (current_ != root_.get()) {
-    throw std::logic_error(fmt::format(
-        "{} called inside coroutine '{}': only code outside coroutines drives the loop", what,
-        current_->display_name()));
+    throw std::logic_error(
+        fmt::format("{} called inside coroutine '{}': only code outside coroutines drives the loop",
+                    what, current_->display_name()));
   }
 }
 
@@ -163,11 +177,11 @@ std::size_t Hub::run_for(Duration d) {
 
 void Hub::stop() {
   stop_requested_ = true;
-  boost::asio::post(*ctx_, [] {});  // wakes a loop blocked in the reactor
+  boost::asio::post(context(), [] {});  // wakes a loop blocked in the reactor
 }
 
 void Hub::post(std::function<void()> fn) {
-  boost::asio::post(*ctx_, [fn = std::move(fn)] {
+  boost::asio::post(context(), [fn = std::move(fn)] {
     try {
       fn();
     } catch (const std::exception& e) {
@@ -178,7 +192,9 @@ void Hub::post(std::function<void()> fn) {
   });
 }
 
-int Hub::native_handle() const { return detail::reactor_native_handle(*ctx_); }
+int Hub::native_handle() const {
+  return detail::reactor_native_handle(const_cast<Hub*>(this)->context());
+}
 
 std::optional<Duration> Hub::next_timeout() const {
   if (ready_.size > 0) return Duration::zero();
@@ -188,20 +204,21 @@ std::optional<Duration> Hub::next_timeout() const {
 }
 
 Hub::KeepAlive::KeepAlive(Hub& hub) : hub_(&hub) {
-  hub_->ctx_->get_executor().on_work_started();
+  hub_->context().get_executor().on_work_started();
 }
 Hub::KeepAlive::KeepAlive(const KeepAlive& other) : hub_(other.hub_) {
-  hub_->ctx_->get_executor().on_work_started();
+  hub_->context().get_executor().on_work_started();
 }
-Hub::KeepAlive::~KeepAlive() { hub_->ctx_->get_executor().on_work_finished(); }
+// The context exists: the constructor made sure of it.
+Hub::KeepAlive::~KeepAlive() { hub_->ctx_.load()->get_executor().on_work_finished(); }
 
-void Hub::begin_external_work() noexcept { ctx_->get_executor().on_work_started(); }
-void Hub::end_external_work() noexcept { ctx_->get_executor().on_work_finished(); }
+void Hub::begin_external_work() { context().get_executor().on_work_started(); }
+void Hub::end_external_work() noexcept { ctx_.load()->get_executor().on_work_finished(); }
 
 bool detail::HubMailbox::post(std::function<void()> fn) {
   std::lock_guard lock(mutex);
   if (hub == nullptr) return false;
-  boost::asio::post(*hub->ctx_, std::move(fn));
+  boost::asio::post(hub->context(), std::move(fn));
   return true;
 }
 
@@ -235,7 +252,8 @@ std::size_t Hub::run_timers() {
 }
 
 bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, std::size_t& ran) {
-  if (ctx_->stopped()) ctx_->restart();
+  boost::asio::io_context& ctx = context();
+  if (ctx.stopped()) ctx.restart();
   struct CallbackScope {
     Hub& hub;
     explicit CallbackScope(Hub& h) : hub(h) {
@@ -251,14 +269,14 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   // the epoll descriptor when the next braid timer is due.
   arm_wake_timer();
   if (!block) {
-    ran += ctx_->poll();
+    ran += ctx.poll();
     return true;
   }
-  const std::size_t n = until ? ctx_->run_one_until(*until) : ctx_->run_one();
+  const std::size_t n = until ? ctx.run_one_until(*until) : ctx.run_one();
   ran += n;
   // run_one returns 0 without blocking only when the io_context has no work at all;
   // with timers pending the wake timer is armed, so that is work.
-  return n > 0 || !ctx_->stopped() || !timers_.empty() || ready_.size > 0;
+  return n > 0 || !ctx.stopped() || !timers_.empty() || ready_.size > 0;
 }
 
 void Hub::arm_wake_timer() {

@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <mutex>
+#include <new>
 #include <stdexcept>
 #include <utility>
 
@@ -151,8 +153,7 @@ void Hub::switch_to_scheduler(FiberRecord& self) {
 void Hub::check_can_block(const detail::WaitInfo& info) const {
   if (in_callback_ > 0) {
     throw std::logic_error(fmt::format(
-        "braid: blocking call ({}) inside a hub callback; spawn a coroutine to block",
-        info.what));
+        "braid: blocking call ({}) inside a hub callback; spawn a coroutine to block", info.what));
   }
 }
 
@@ -227,7 +228,8 @@ void Hub::wake_from_handler(FiberRecord& f) noexcept {
 void Hub::interrupt(FiberRecord& f, Interrupt kind, const void* source,
                     std::chrono::nanoseconds length) noexcept {
   if (f.state == FiberState::done) return;
-  if (kind == Interrupt::timeout && f.pending != Interrupt::none) return;  // first wins; kill outranks
+  if (kind == Interrupt::timeout && f.pending != Interrupt::none)
+    return;  // first wins; kill outranks
   f.pending = kind;
   f.timeout_source = source;
   f.timeout_length = length;
@@ -251,8 +253,9 @@ void Hub::throw_interrupt(FiberRecord& self) {
   const Interrupt kind = self.pending;
   self.pending = Interrupt::none;
   if (kind == Interrupt::kill) throw GreenletExit{};
-  throw TimeoutError(fmt::format("timed out after {}", detail::format_duration(self.timeout_length)),
-                     self.timeout_source);
+  throw TimeoutError(
+      fmt::format("timed out after {}", detail::format_duration(self.timeout_length)),
+      self.timeout_source);
 }
 
 void Hub::yield() {
@@ -305,7 +308,8 @@ std::string Hub::describe_parked() const {
   for (const FiberRecord* f = live_head_; f != nullptr; f = f->live_next) {
     if (f->state != FiberState::parked) continue;
     if (++parked <= 8) {
-      list += fmt::format("{}'{}' (id {}) on {}", parked > 1 ? ", " : "", f->display_name(), f->id, what(*f));
+      list += fmt::format("{}'{}' (id {}) on {}", parked > 1 ? ", " : "", f->display_name(), f->id,
+                          what(*f));
     }
   }
   if (parked == 0) return out + "; no coroutine is alive to wake it";
@@ -352,29 +356,41 @@ void Hub::unwind_all() noexcept {
 void Hub::reset_after_fork() {
   // Everything below belongs to the parent's world. Its destructors would act on
   // descriptors the child shares with the parent (epoll, timerfd), so it is leaked on
-  // purpose: the child runs its target and leaves with _exit.
+  // purpose: the child runs its target and leaves with _exit. Nothing here allocates or
+  // frees, and the io_context is built on first use (context()): a child that only
+  // computes and exits never creates an epoll instance, and every page it does not write
+  // is a copy-on-write fault it does not take.
   (void)own_ctx_.release();
   (void)wake_timer_.release();
-  (void)new boost::context::fiber(std::move(sched_cont_));
-  (void)root_.release();
+  ctx_.store(nullptr, std::memory_order_relaxed);
+  if (sched_cont_) (void)new boost::context::fiber(std::move(sched_cont_));
   live_head_ = nullptr;
   live_count_ = 0;
   ready_ = ReadyQueue{};
-  timers_ = detail::TimerHeap{};
-  own_ctx_ = std::make_unique<boost::asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
-  ctx_ = own_ctx_.get();
+  timers_.abandon();
+  watchers_ = nullptr;  // registered with the parent's reactor: each drops its own later
   wake_armed_at_ = detail::Clock::time_point::max();
   in_callback_ = 0;
   stop_requested_ = false;
-  const std::string name = current_->display_name();
-  root_ = std::make_unique<FiberRecord>();
+  if (current_ == root_.get()) {
+    // Forked from the root: it stays the root, with nothing pending from the parent.
+    std::string name = std::move(root_->name);
+    root_->~FiberRecord();
+    new (root_.get()) FiberRecord();
+    root_->name = std::move(name);
+  } else {
+    // Forked inside a coroutine: its context becomes the child's root, under its name.
+    std::string name = current_->display_name();
+    (void)root_.release();
+    root_ = std::make_unique<FiberRecord>();
+    root_->name = std::move(name);
+  }
   root_->is_root = true;
-  root_->name = name;
   root_->state = FiberState::running;
   current_ = root_.get();
-  wake_timer_ = std::make_unique<boost::asio::steady_timer>(*ctx_);
-  mailbox_ = std::make_shared<detail::HubMailbox>();
-  mailbox_->hub = this;
+  // Another thread of the parent may have held the mailbox's lock at the fork; no such
+  // thread exists here, so the lock starts afresh. Posts still reach this hub.
+  new (&mailbox_->mutex) std::mutex();
 }
 
 }  // namespace braid

@@ -5,6 +5,7 @@
 
 #include <braid/runtime/log.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -66,10 +67,14 @@ class ThreadPool {
   bool stopping_ = false;
 };
 
+std::atomic<bool> g_pool_slot_used{
+    false};  // pool_slot() ran: a forked child may have a pool to drop
+
 // Heap-allocated so a forked child can drop the parent's copy (whose mutex may be held
 // by a thread that does not exist in the child) without running its destructor.
 std::unique_ptr<ThreadPool>& pool_slot() {
   static std::unique_ptr<ThreadPool> pool;
+  g_pool_slot_used.store(true, std::memory_order_relaxed);
   return pool;
 }
 std::mutex g_pool_create;
@@ -109,6 +114,10 @@ void run_on_thread_pool(std::function<void()> job) {
 
 std::size_t thread_pool_size() noexcept { return pool_slot() ? pool().size() : 0; }
 
-void reset_thread_pool_after_fork() noexcept { (void)pool_slot().release(); }
+// Without a pool there is nothing to drop; skipping pool_slot() then spares the child the
+// static's first-use guard and atexit registration.
+void reset_thread_pool_after_fork() noexcept {
+  if (g_pool_slot_used.load(std::memory_order_relaxed)) (void)pool_slot().release();
+}
 
 }  // namespace braid::detail

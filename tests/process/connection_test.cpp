@@ -3,6 +3,7 @@
 #include <braid/coro.hpp>
 #include <braid/process/detail/frame.hpp>
 #include <braid/process/process.hpp>
+#include <braid/runtime/detail/fd_watcher.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -292,8 +293,9 @@ TEST_CASE("random bytes never crash the frame decoder", "[process][unit]") {
     if (!blob.empty()) REQUIRE(::write(fds[1], blob.data(), blob.size()) > 0);
     ::close(fds[1]);
     fr::FrameReader reader(1024);
+    braid::detail::FdWatcher watcher(fds[0]);
     try {
-      const auto payload = reader.read(fds[0], std::nullopt, "fuzz");
+      const auto payload = reader.read(watcher, fds[0], std::nullopt, "fuzz");
       try {
         switch (round % 4) {
           case 0:

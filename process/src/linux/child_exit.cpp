@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -107,7 +109,7 @@ std::optional<int> ChildWatch::wait(std::optional<Duration> timeout) {
     return std::max(Duration::zero(), *until - braid::detail::Clock::now());
   };
   Duration backoff = std::chrono::milliseconds(1);
-  while (!poll()) {
+  for (;;) {  // the child was running at the last poll(): wait before asking again
     if (until && braid::detail::Clock::now() >= *until) return std::nullopt;
     if (pidfd_ >= 0) {
       // A pidfd becomes readable when the child exits.
@@ -123,8 +125,8 @@ std::optional<int> ChildWatch::wait(std::optional<Duration> timeout) {
       braid::sleep(step);
       backoff = std::min<Duration>(backoff * 2, std::chrono::milliseconds(20));
     }
+    if (poll()) return status_;
   }
-  return status_;
 }
 
 bool ChildWatch::send_signal(int sig) noexcept {
@@ -189,18 +191,31 @@ class Reaper {
   bool started_ = false;
 };
 
-Reaper* g_reaper = new Reaper();  // never destroyed: its thread may outlive main()
+// Never destroyed: its thread may outlive main(). Made on first use, so a forked child
+// that never hands a child to it does not build one (see reset_reaper_after_fork).
+std::atomic<Reaper*> g_reaper{nullptr};
+
+Reaper& reaper() {
+  Reaper* r = g_reaper.load(std::memory_order_acquire);
+  if (r != nullptr) return *r;
+  auto fresh = std::make_unique<Reaper>();
+  if (g_reaper.compare_exchange_strong(r, fresh.get(), std::memory_order_acq_rel)) {
+    return *fresh.release();
+  }
+  return *r;  // another thread made one first; ours (never started) is dropped
+}
 
 }  // namespace
 
 void reap_in_background(pid_t pid) noexcept {
   try {
-    g_reaper->add(pid);
+    reaper().add(pid);
   } catch (...) {
     // Out of memory or threads: the child is reaped when this process exits.
   }
 }
 
-void reset_reaper_after_fork() noexcept { g_reaper = new Reaper(); }
+// The parent's reaper (its thread is not in the child, its lock may be held) is leaked.
+void reset_reaper_after_fork() noexcept { g_reaper.store(nullptr, std::memory_order_release); }
 
 }  // namespace braid::process::detail

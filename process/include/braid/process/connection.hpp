@@ -44,7 +44,7 @@ class Connection {
   Connection& operator=(Connection&& other) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-  ~Connection() { close(); }
+  ~Connection();
 
   /// Sends `v` (anything cereal can serialise: arithmetic types, strings, standard
   /// containers, optional, tuple, variant, structs with a serialize() member). Parks while
@@ -69,7 +69,9 @@ class Connection {
   /// True when something can be received without parking for long (data or EOF): at once
   /// for a zero timeout, parking up to `timeout` otherwise (nullopt: without limit).
   bool poll(std::optional<Duration> timeout = Duration::zero());
-  /// Closes the descriptor (in this process only). Idempotent, never throws.
+  /// Closes the descriptor (in this process only). A coroutine of this process parked in
+  /// recv, send or poll on it wakes with std::system_error(EBADF). Idempotent, never
+  /// throws.
   void close() noexcept;
   /// The descriptor, -1 once closed.
   int fileno() const noexcept { return fd_; }
@@ -91,9 +93,10 @@ class Connection {
   bool readable_ = false;
   bool writable_ = false;
   std::size_t max_frame_ = detail::kDefaultMaxFrame;
-  detail::FrameReader reader_;              // keeps a partly read frame between calls
-  std::unique_ptr<braid::Lock> send_lock_;  // one sender at a time in this process
-  std::unique_ptr<braid::Lock> recv_lock_;  // one receiver at a time in this process
+  detail::FrameReader reader_;                         // keeps a partly read frame between calls
+  std::unique_ptr<braid::detail::FdWatcher> watcher_;  // fd_'s registration with the hub
+  std::unique_ptr<braid::Lock> send_lock_;             // one sender at a time in this process
+  std::unique_ptr<braid::Lock> recv_lock_;             // one receiver at a time in this process
 };
 
 /// A pair of connected Connections. duplex (default): a Unix socketpair, both ends send

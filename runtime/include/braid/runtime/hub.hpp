@@ -28,7 +28,8 @@ using Duration = std::chrono::steady_clock::duration;
 
 namespace detail {
 struct HubMailbox;
-}
+class FdWatcher;
+}  // namespace detail
 
 class Hub {
  public:
@@ -54,7 +55,12 @@ class Hub {
   /// adopted io_context goes away. A later Hub::current() creates a new one.
   static void uninstall();
 
-  boost::asio::io_context& context() noexcept { return *ctx_; }
+  /// The hub's io_context. In a forked child it is built on first use, so a child that
+  /// never waits on I/O or a timer never pays for an epoll instance.
+  boost::asio::io_context& context() {
+    boost::asio::io_context* ctx = ctx_.load(std::memory_order_acquire);
+    return ctx != nullptr ? *ctx : make_context();
+  }
 
   /// Runs coroutines, timers and I/O until no work is left or stop() is called.
   /// Must be called outside any coroutine (std::logic_error otherwise).
@@ -144,13 +150,14 @@ class Hub {
 
   /// Counts an outstanding operation that will complete through post() from another
   /// thread (to_thread): the loop is not finished while any is pending.
-  void begin_external_work() noexcept;
+  void begin_external_work();
   void end_external_work() noexcept;
   /// Thread-safe post that is dropped (returns false) once the hub is destroyed.
   std::shared_ptr<detail::HubMailbox> mailbox() const noexcept { return mailbox_; }
 
-  /// In a forked child: a fresh io_context, no coroutines; the caller's context becomes
-  /// the root. Everything the parent had in flight is abandoned without running.
+  /// In a forked child: no coroutines, and a fresh io_context built on first use; the
+  /// caller's context becomes the root. Everything the parent had in flight is abandoned
+  /// without running.
   void reset_after_fork();
 
  private:
@@ -163,13 +170,13 @@ class Hub {
   };
 
   void init();
+  boost::asio::io_context& make_context();
   void require_root(const char* what) const;
   bool run_iteration(bool may_block, std::optional<detail::Clock::time_point> until,
                      std::size_t& ran);
   std::size_t run_ready();
   std::size_t run_timers();
-  bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until,
-               std::size_t& ran);
+  bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until, std::size_t& ran);
   void arm_wake_timer();
   void resume(detail::FiberRecord& f);
   void switch_to_scheduler(detail::FiberRecord& self);
@@ -182,27 +189,30 @@ class Hub {
   std::string describe_parked() const;
   static boost::context::fiber fiber_main(detail::FiberRecord* f, boost::context::fiber&& sched);
 
-  std::unique_ptr<boost::asio::io_context> own_ctx_;  // null when adopting
-  boost::asio::io_context* ctx_;
+  std::unique_ptr<boost::asio::io_context> own_ctx_;       // null when adopting
+  std::atomic<boost::asio::io_context*> ctx_;              // null in a child until first use
+  std::mutex ctx_mutex_;                                   // serialises make_context()
   std::unique_ptr<boost::asio::steady_timer> wake_timer_;  // armed for timers_.top()
   detail::Clock::time_point wake_armed_at_ = detail::Clock::time_point::max();
   detail::TimerHeap timers_;
   ReadyQueue ready_;
-  std::unique_ptr<detail::FiberRecord> root_;   // the thread's own context
-  detail::FiberRecord* current_;                // running context
-  detail::FiberRecord* live_head_ = nullptr;    // spawned, not finished
+  std::unique_ptr<detail::FiberRecord> root_;  // the thread's own context
+  detail::FiberRecord* current_;               // running context
+  detail::FiberRecord* live_head_ = nullptr;   // spawned, not finished
   std::size_t live_count_ = 0;
-  boost::context::fiber sched_cont_;            // the loop's context while a coroutine runs
-  void* sched_stack_bottom_ = nullptr;          // extents for AddressSanitizer's switch hooks
+  boost::context::fiber sched_cont_;    // the loop's context while a coroutine runs
+  void* sched_stack_bottom_ = nullptr;  // extents for AddressSanitizer's switch hooks
   std::size_t sched_stack_size_ = 0;
-  int in_callback_ = 0;                         // >0 while a handler or timer callback runs
-  bool in_reactor_ = false;                     // inside io_context::run_one()/poll()
-  bool resuming_inline_ = false;                // a coroutine runs inside a handler
+  int in_callback_ = 0;           // >0 while a handler or timer callback runs
+  bool in_reactor_ = false;       // inside io_context::run_one()/poll()
+  bool resuming_inline_ = false;  // a coroutine runs inside a handler
   std::atomic<bool> stop_requested_{false};
   bool shutting_down_ = false;
   std::shared_ptr<detail::HubMailbox> mailbox_;
+  detail::FdWatcher* watchers_ = nullptr;  // registered with ctx_, released with the hub
 
   friend struct detail::HubMailbox;
+  friend class detail::FdWatcher;
 };
 
 namespace detail {

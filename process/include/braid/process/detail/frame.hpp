@@ -69,6 +69,10 @@ struct FrameError : std::runtime_error {
 
 }  // namespace braid::process
 
+namespace braid::detail {
+class FdWatcher;  // <braid/runtime/detail/fd_watcher.hpp>
+}  // namespace braid::detail
+
 namespace braid::process::detail {
 
 inline constexpr std::size_t kFrameHeaderSize = 8;
@@ -183,10 +187,12 @@ T decode_value(std::span<const std::byte> payload) {
 /// sharing it sees the change). std::system_error on failure.
 void set_nonblocking(int fd);
 
-/// Writes all of `bytes` to `fd`, parking while the descriptor is full. A closed reader
-/// is std::system_error(EPIPE); `what` names the call in error messages ("send").
-/// SIGPIPE is ignored by the hub, so a closed peer never kills the process.
-void write_all(int fd, std::span<const std::byte> bytes, const char* what = "write_frame");
+/// Writes all of `bytes` to `fd`, parking while the descriptor is full (through
+/// `watcher` when given, so a release() wakes the writer; else through wait_writable).
+/// A closed reader is std::system_error(EPIPE); `what` names the call in error messages
+/// ("send"). SIGPIPE is ignored by the hub, so a closed peer never kills the process.
+void write_all(int fd, std::span<const std::byte> bytes, const char* what = "write_frame",
+               braid::detail::FdWatcher* watcher = nullptr);
 
 /// Writes one complete frame (from encode_frame / encode_value_frame). As write_all.
 inline void write_frame(int fd, std::span<const std::byte> frame) {
@@ -214,9 +220,11 @@ class FrameReader {
  public:
   explicit FrameReader(std::size_t max_payload = kDefaultMaxFrame) : max_(max_payload) {}
 
-  /// Reads the next frame's payload, parking while none is complete. The same errors as
-  /// read_frame; `timeout` covers the whole call, and a frame cut short by it is kept.
-  std::vector<std::byte> read(int fd, std::optional<Duration> timeout, const char* what);
+  /// Reads the next frame's payload from the descriptor `watcher` watches, parking while
+  /// none is complete. The same errors as read_frame; `timeout` covers the whole call,
+  /// and a frame cut short by it is kept.
+  std::vector<std::byte> read(braid::detail::FdWatcher& watcher, int fd,
+                              std::optional<Duration> timeout, const char* what);
   /// True when a whole frame is already buffered (read() will not park).
   bool has_frame() const;
   /// True when any unread byte is buffered.
@@ -226,7 +234,7 @@ class FrameReader {
 
  private:
   // Reads what the descriptor has into the buffer; false on EOF, parks when empty.
-  bool fill(int fd, std::optional<Duration> timeout, const char* what);
+  bool fill(braid::detail::FdWatcher& watcher, std::optional<Duration> timeout, const char* what);
 
   std::vector<std::byte> buf_;  // read but not yet consumed: [begin_, end_)
   std::size_t begin_ = 0;

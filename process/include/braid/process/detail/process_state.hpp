@@ -16,8 +16,8 @@ namespace braid::process::detail {
 /// named `name`, daemon when `daemon`).
 void after_fork_in_child(const std::string& name, bool daemon);
 
-/// Flushes C stdio, std::cout/cerr and braid's logger: call before fork (so buffered
-/// output is not written twice) and before _exit.
+/// Flushes C stdio (braid's logger writes through it) and std::cout/cerr/clog: call before fork (so
+/// buffered output is not written twice) and before _exit.
 void flush_standard_streams() noexcept;
 
 /// Terminates daemon children and waits for every child of this process, blocking the

@@ -27,14 +27,17 @@ struct TimerNode {
 class TimerHeap {
  public:
   void push(TimerNode& node);
-  void remove(TimerNode& node) noexcept;   // no-op when not queued
+  void remove(TimerNode& node) noexcept;  // no-op when not queued
   TimerNode* top() const noexcept { return entries_.empty() ? nullptr : entries_.front().node; }
   /// The earliest deadline; only when !empty().
   Clock::time_point top_deadline() const noexcept { return entries_.front().deadline; }
-  TimerNode* pop() noexcept;               // removes and returns the earliest
+  TimerNode* pop() noexcept;  // removes and returns the earliest
   bool empty() const noexcept { return entries_.empty(); }
   std::size_t size() const noexcept { return entries_.size(); }
   void clear() noexcept;
+  /// Forgets every entry without touching the nodes or freeing memory: a forked child's
+  /// nodes belong to the parent's world, and writing to them costs copy-on-write faults.
+  void abandon() noexcept { entries_.clear(); }
 
  private:
   struct Entry {
