@@ -1,11 +1,15 @@
 // Pool benchmarks: apply round trip, map throughput, CPU-bound speed-up.
 //
-//   pool_bench rtt  [iterations=20000] [block=1000]   -> "rtt_us <median of block means>"
-//   pool_bench map  [items=1000000] [repeats=7]       -> "map_items_per_s <median>"
-//   pool_bench cpu  [tasks=16] [ms_per_task=25]       -> "seq_s <t> pool_s <t> speedup <x>"
+//   pool_bench rtt  [iterations=20000] [block=1000]   -> "rtt_us <median of block means> cpu_us
+//   <c>" pool_bench map  [items=1000000] [repeats=7]       -> "map_items_per_s <median>" pool_bench
+//   cpu  [tasks=16] [ms_per_task=25]       -> "seq_s <t> pool_s <t> speedup <x>"
 //
 // The spin before sleeping is set with BRAID_POOL_SPIN_US (read by the pool).
+// BRAID_BENCH_CPUS="P,C" pins rtt's parent to CPU P and its worker to CPU C (bench_cpu.h);
+// cpu_us is the CPU time of both per round trip over the timed blocks.
 #include <braid/process/pool.hpp>
+
+#include "bench_cpu.h"
 
 #include <algorithm>
 #include <chrono>
@@ -50,9 +54,13 @@ double seconds_since(Clock::time_point t0) {
 }
 
 int rtt(int iterations, int block) {
+  bench_pin_self();
   braid::process::Pool pool(1);
+  const pid_t worker = pool.pids().at(0);
+  bench_pin_peer(worker);
   for (int i = 0; i < 2000; ++i) (void)pool.apply(identity, i);  // warm up
   std::vector<double> means;
+  const double cpu0 = bench_cpu_seconds(0) + bench_cpu_seconds(worker);
   for (int done = 0; done < iterations; done += block) {
     const auto t0 = Clock::now();
     for (int i = 0; i < block; ++i) {
@@ -60,7 +68,10 @@ int rtt(int iterations, int block) {
     }
     means.push_back(seconds_since(t0) / block * 1e6);
   }
-  std::printf("rtt_us %.2f\n", median(means));
+  const double cpu1 = bench_cpu_seconds(0) + bench_cpu_seconds(worker);
+  if (pool.pids().at(0) != worker) return 1;  // a replaced worker would spoil cpu_us
+  const double ops = static_cast<double>(means.size()) * block;
+  std::printf("rtt_us %.2f cpu_us %.2f\n", median(means), (cpu1 - cpu0) * 1e6 / ops);
   return 0;
 }
 

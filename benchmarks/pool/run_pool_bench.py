@@ -6,8 +6,10 @@
 
 Each round runs every program once, in turn, so slow drifts of a shared VM hit all of
 them alike; the report gives the median over rounds and the ratios of the medians.
-Round trips are measured twice: unpinned, and with both processes on one CPU
-(taskset -c 0), the same pinning for braid and the baseline.
+Round trips are measured three ways, the same for braid and the baselines: the two
+processes on different CPUs (BRAID_BENCH_CPUS=0,1: parent on CPU 0, peer on CPU 1, the
+pinning the DESIGN.md target is about), both on one CPU (taskset -c 0), and unpinned.
+Each also reports the CPU time of both processes per round trip.
 """
 import argparse
 import os
@@ -18,8 +20,14 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+PINNINGS = (("two cpus", {"BRAID_BENCH_CPUS": "0,1"}, None),
+            ("one cpu", {}, "0"),
+            ("unpinned", {}, None))
+
+
 def run(cmd, env_extra=None, pin=None):
     env = dict(os.environ)
+    env.pop("BRAID_BENCH_CPUS", None)
     env.update(env_extra or {})
     if pin is not None:
         cmd = ["taskset", "-c", pin] + cmd
@@ -47,16 +55,18 @@ def main():
     def add(key, value):
         res.setdefault(key, []).append(float(value))
 
+    load_before = os.getloadavg()
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
-        for pin, tag in ((None, "unpinned"), ("0", "one cpu")):
-            add(("pipe", tag), run([pingpong, "20000", "1000"], pin=pin)["rtt_us"])
-            add(("socket", tag),
-                run([pingpong, "20000", "1000", "socket"], pin=pin)["rtt_us"])
-            for s in spins:
-                add(("braid", tag, s),
-                    run([pool_bench, "rtt", "20000", "1000"], {"BRAID_POOL_SPIN_US": s},
-                        pin=pin)["rtt_us"])
+        for tag, env, pin in PINNINGS:
+            for key, cmd, extra in (
+                    (("pipe", tag), [pingpong, "20000", "1000"], {}),
+                    (("socket", tag), [pingpong, "20000", "1000", "socket"], {}),
+                    *(((("braid", tag, s), [pool_bench, "rtt", "20000", "1000"],
+                        {"BRAID_POOL_SPIN_US": s}) for s in spins))):
+                out = run(cmd, {**env, **extra}, pin=pin)
+                add(key, out["rtt_us"])
+                add(("cpu",) + key, out["cpu_us"])
         add(("python rtt",), run([python, pybench, "rtt", "5000", "500"])["rtt_us"])
         add(("python map",), run([python, pybench, "map", "1000000", "5"])["map_items_per_s"])
         for s in spins[:1] + spins[-1:]:
@@ -67,30 +77,34 @@ def main():
         add(("cpu pool",), cpu["pool_s"])
         add(("cpu speedup",), cpu["speedup"])
 
+    load_after = os.getloadavg()
     med = {k: statistics.median(v) for k, v in res.items()}
     ncpu = os.cpu_count()
     lines = []
     lines.append("## Worker pool\n")
     lines.append(f"Machine: {ncpu} CPUs. Medians of {args.rounds} alternating rounds; "
-                 "each round runs every program once.\n")
-    lines.append("Reproduce (Release build):\n")
+                 "each round runs every program once. Load average "
+                 f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.\n")
+    lines.append("Reproduce (optimised build, -O2):\n")
     lines.append("```sh\n"
-                 "cmake -S . -B build-pool-bench -G Ninja -DCMAKE_BUILD_TYPE=Release "
-                 "-DBRAID_BUILD_BENCHMARKS=ON -DBRAID_BUILD_TESTS=OFF -DBRAID_BUILD_EXAMPLES=OFF\n"
-                 "ninja -C build-pool-bench pool_bench pipe_pingpong\n"
-                 f"python3 benchmarks/pool/run_pool_bench.py --bin build-pool-bench/benchmarks "
+                 "cmake -S . -B build/h-proc -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo\n"
+                 "ninja -C build/h-proc pool_bench pipe_pingpong\n"
+                 f"python3 benchmarks/pool/run_pool_bench.py --bin build/h-proc/benchmarks "
                  f"--rounds {args.rounds} --spins {args.spins}\n```\n")
     lines.append("### `apply` round trip (1 worker, trivial task)\n")
-    lines.append("| pinning | raw pipe ping-pong | raw socketpair ping-pong | braid spin (µs) "
+    lines.append("Wall time per round trip, and (second line) CPU time of both processes "
+                 "per round trip.\n")
+    lines.append("| pinning | | raw pipe ping-pong | raw socketpair ping-pong | braid spin (µs) "
                  "| braid `apply` | ratio to pipe | ratio to socketpair |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|")
-    for tag in ("unpinned", "one cpu"):
-        base = med[("pipe", tag)]
-        sock = med[("socket", tag)]
-        for s in spins:
-            b = med[("braid", tag, s)]
-            lines.append(f"| {tag} | {base:.1f} µs | {sock:.1f} µs | {s} | {b:.1f} µs "
-                         f"| {b / base:.2f}× | {b / sock:.2f}× |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
+    for tag, _, _ in PINNINGS:
+        for what, pre in (("wall", ()), ("CPU", ("cpu",))):
+            base = med[pre + ("pipe", tag)]
+            sock = med[pre + ("socket", tag)]
+            for s in spins:
+                b = med[pre + ("braid", tag, s)]
+                lines.append(f"| {tag} | {what} | {base:.1f} µs | {sock:.1f} µs | {s} "
+                             f"| {b:.1f} µs | {b / base:.2f}× | {b / sock:.2f}× |")
     lines.append(f"\nPython `Pool.apply` (unpinned): {med[('python rtt',)]:.1f} µs.\n")
     lines.append("### `map` over 1,000,000 trivial items (default chunking, all CPUs)\n")
     lines.append("| program | items/s | ratio to Python |")

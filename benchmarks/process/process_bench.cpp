@@ -6,7 +6,12 @@
 // operation (user + system, this process and its reaped children).
 //
 //   process_bench [--rounds R] [--python /usr/bin/python3]
+//
+// BRAID_BENCH_CPUS="P,C" pins this process to CPU P and the ping-pong peers to CPU C
+// (../pool/bench_cpu.h); spawned children that just exit inherit CPU P.
 #include <braid/process.hpp>
+
+#include "../pool/bench_cpu.h"
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -93,6 +98,7 @@ void raw_pingpong(int n) {
     }
     ::_exit(0);
   }
+  bench_pin_peer(pid);
   for (int i = 0; i < n; ++i) {
     int v = i;
     if (::write(to_child[1], &v, sizeof v) != sizeof v) std::abort();
@@ -117,6 +123,7 @@ void braid_pingpong(int n) {
       },
       std::ref(b));
   echo.start();
+  bench_pin_peer(echo.pid());
   b.close();
   for (int i = 0; i < n; ++i) {
     a.send(i);
@@ -169,6 +176,7 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--python") == 0) python = argv[i + 1];
   }
+  bench_pin_self();
   constexpr int kSpawns = 200, kPings = 20000, kItems = 200000, kPyItems = 50000;
 
   Result spawn, ping, queue;
@@ -207,8 +215,10 @@ int main(int argc, char** argv) {
   report("Process start+join", "braid Process", "fork+_exit+waitpid", spawn, "≤ 1.5×");
   report("Pipe round trip", "braid Pipe send/recv<int>", "raw pipe ping-pong", ping, "≤ 1.5×");
   const double br = median(braid_rate);
-  std::printf("| Queue throughput | braid Queue<int>, 1 producer process | %.0f items/s | %.2f µs CPU/item |\n",
-              br, median(queue.cpu_a));
+  std::printf(
+      "| Queue throughput | braid Queue<int>, 1 producer process | %.0f items/s | %.2f µs CPU/item "
+      "|\n",
+      br, median(queue.cpu_a));
   if (!py_rate.empty()) {
     const double pr = median(py_rate);
     std::printf("| Queue throughput | Python multiprocessing.Queue | %.0f items/s | |\n", pr);
