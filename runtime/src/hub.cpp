@@ -178,6 +178,7 @@ std::size_t Hub::run_for(Duration d) {
 void Hub::stop() {
   stop_requested_ = true;
   boost::asio::post(context(), [] {});  // wakes a loop blocked in the reactor
+  if (current_if_any() != this) detail::reactor_wake_host(context());
 }
 
 void Hub::post(std::function<void()> fn) {
@@ -190,6 +191,7 @@ void Hub::post(std::function<void()> fn) {
       detail::log().error("function posted to the hub threw a non-std exception");
     }
   });
+  if (current_if_any() != this) detail::reactor_wake_host(context());
 }
 
 int Hub::native_handle() const {

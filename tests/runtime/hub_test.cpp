@@ -1,7 +1,7 @@
 #include <braid/runtime.hpp>
 
-#include <braid/coro.hpp>
 #include <boost/asio/post.hpp>
+#include <braid/coro.hpp>
 #include <catch2/catch.hpp>
 
 #include "test_support.hpp"
@@ -60,7 +60,11 @@ TEST_CASE("post from other threads runs on the hub's thread, in order per thread
 
 TEST_CASE("run() returns when no work is left", "[runtime][hub]") {
   int n = 0;
-  for (int i = 0; i < 3; ++i) braid::spawn([&] { braid::sleep(5ms); ++n; });
+  for (int i = 0; i < 3; ++i)
+    braid::spawn([&] {
+      braid::sleep(5ms);
+      ++n;
+    });
   braid::Hub::current().run();
   REQUIRE(n == 3);
   REQUIRE(braid::Hub::current().live_count() == 0);
@@ -105,8 +109,8 @@ TEST_CASE("a host loop drives the hub with poll(), next_timeout() and native_han
     ++host_frames;
     hub.poll();
     auto wait = hub.next_timeout();
-    int ms = wait ? static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(*wait).count())
-                  : 100;
+    int ms =
+        wait ? static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(*wait).count()) : 100;
     pollfd p{fd, POLLIN, 0};
     ::poll(&p, fd >= 0 ? 1 : 0, ms);  // the host sleeps in its own poll, not in braid
   }
@@ -125,10 +129,29 @@ TEST_CASE("native_handle becomes readable when another thread posts", "[runtime]
   bool ran = false;
   std::thread t([&] { hub.post([&] { ran = true; }); });
   pollfd p{hub.native_handle(), POLLIN, 0};
-  REQUIRE(::poll(&p, 1, 5000) == 1);
+  const int polled = ::poll(&p, 1, 5000);
   t.join();
+  REQUIRE(polled == 1);
   hub.poll();
   REQUIRE(ran);
+}
+
+TEST_CASE("native_handle becomes readable when another thread calls stop",
+          "[runtime][hub][embed]") {
+  braid::Hub& hub = braid::Hub::current();
+  if (hub.native_handle() < 0) {
+    SUCCEED("this reactor has no single descriptor to poll");
+    return;
+  }
+  for (int round = 0; round < 20; ++round) {  // each round starts from a drained loop
+    hub.poll();
+    std::thread t([&] { hub.stop(); });
+    pollfd p{hub.native_handle(), POLLIN, 0};
+    const int polled = ::poll(&p, 1, 5000);
+    t.join();
+    REQUIRE(polled == 1);
+    hub.run_once();  // consumes the stop request
+  }
 }
 
 TEST_CASE("run_once waits for and runs at least one thing", "[runtime][hub][embed]") {
@@ -178,8 +201,7 @@ TEST_CASE("a blocking call inside a posted function is refused", "[runtime][hub]
   REQUIRE_THAT(error, Catch::Contains("inside a hub callback"));
 }
 
-TEST_CASE("an exception from a posted function is logged and the hub lives on",
-          "[runtime][hub]") {
+TEST_CASE("an exception from a posted function is logged and the hub lives on", "[runtime][hub]") {
   braid::test::LogCapture log;
   braid::Hub& hub = braid::Hub::current();
   hub.post([] { throw std::runtime_error("posted boom"); });
@@ -226,9 +248,10 @@ TEST_CASE("destroying a hub unwinds its live coroutines", "[runtime][hub]") {
     }
     braid::spawn([&] {  // never started: its captured state is still destroyed
       Guard g{&destructors};
-    }).kill(false);
+    })
+        .kill(false);
     braid::yield_now();  // start them
-  }).join();              // thread exit destroys the hub
+  }).join();             // thread exit destroys the hub
   REQUIRE(started == 10);
   REQUIRE(destructors == 10);
 }

@@ -35,6 +35,12 @@ int reactor_native_handle(boost::asio::io_context& ctx) {
   auto& service = boost::asio::use_service<boost::asio::detail::io_uring_service>(ctx);
   return (service.*member_of(RingTag{})).ring_fd;
 }
+
+// interrupt() queues a no-op under the service's own lock; its completion makes the ring
+// readable.
+void reactor_wake_host(boost::asio::io_context& ctx) {
+  boost::asio::use_service<boost::asio::detail::io_uring_service>(ctx).interrupt();
+}
 #elif defined(BOOST_ASIO_HAS_EPOLL)
 namespace {
 struct EpollFdTag {
@@ -48,8 +54,11 @@ int reactor_native_handle(boost::asio::io_context& ctx) {
   auto& reactor = boost::asio::use_service<boost::asio::detail::epoll_reactor>(ctx);
   return reactor.*member_of(EpollFdTag{});
 }
+
+void reactor_wake_host(boost::asio::io_context&) {}
 #else
 int reactor_native_handle(boost::asio::io_context&) { return -1; }
+void reactor_wake_host(boost::asio::io_context&) {}
 #endif
 
 }  // namespace braid::detail
