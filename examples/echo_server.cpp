@@ -63,8 +63,9 @@ Options parse(int argc, char** argv) {
 // The seed's handler: receive, send back, until the client goes away. A 1 KiB buffer
 // is what the seed reads at a time (conn.recv(1024)).
 void handle(braid::net::TcpStream& conn) {
-  const std::string peer = conn.peer_address().to_string();
-  spdlog::debug("connected: {}", peer);
+  // The peer's name is only formatted when it is logged.
+  const bool verbose = spdlog::should_log(spdlog::level::debug);
+  if (verbose) spdlog::debug("connected: {}", conn.peer_address().to_string());
   char buf[1024];
   try {
     while (std::size_t n = conn.recv(buf)) conn.sendall({buf, n});
@@ -72,7 +73,7 @@ void handle(braid::net::TcpStream& conn) {
     // A client that resets instead of closing is a disconnect, not a server error.
     if (e.code() != std::errc::connection_reset && e.code() != std::errc::broken_pipe) throw;
   }
-  spdlog::debug("disconnected: {}", peer);
+  if (verbose) spdlog::debug("disconnected: {}", conn.peer_address().to_string());
 }
 
 }  // namespace

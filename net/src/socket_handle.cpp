@@ -1,8 +1,5 @@
 #include <braid/net/detail/socket_handle.hpp>
 
-#include <boost/asio/bind_allocator.hpp>
-#include <braid/net/detail/op_allocator.hpp>
-
 #include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
@@ -15,15 +12,28 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstring>
 #include <system_error>
 
 namespace braid::net {
 
+// Address and SockAddr formatting stay off fmt and inet_ntop's sprintf for IPv4: a
+// handler that names its peer then keeps within the first page of its coroutine's stack
+// (vfprintf alone takes 2 KiB of it).
 std::string Address::to_string() const {
   if (port == 0 && (host.empty() || host.front() == '/' || host.front() == '@')) return host;
-  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
-  return fmt::format("{}:{}", host, port);
+  const bool v6 = host.find(':') != std::string::npos;
+  char digits[8];
+  char* end = std::to_chars(digits, digits + sizeof digits, port).ptr;
+  std::string out;
+  out.reserve(host.size() + 8);
+  if (v6) out += '[';
+  out += host;
+  if (v6) out += ']';
+  out += ':';
+  out.append(digits, end);
+  return out;
 }
 
 namespace detail {
@@ -35,8 +45,13 @@ Address SockAddr::to_address() const {
   switch (storage.ss_family) {
     case AF_INET: {
       const auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
-      ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-      out.host = text;
+      const auto* octet = reinterpret_cast<const unsigned char*>(&a->sin_addr.s_addr);
+      char* p = text;
+      for (int i = 0; i < 4; ++i) {
+        if (i > 0) *p++ = '.';
+        p = std::to_chars(p, text + sizeof text, static_cast<unsigned>(octet[i])).ptr;
+      }
+      out.host.assign(text, p);
       out.port = ntohs(a->sin_port);
       break;
     }
@@ -104,14 +119,10 @@ SocketHandle& SocketHandle::operator=(SocketHandle&& other) noexcept {
 boost::system::error_code SocketHandle::wait(bool writable, std::optional<Duration> timeout,
                                              braid::detail::WaitInfo info) {
   if (!is_open()) return boost::asio::error::bad_descriptor;
-  const auto type = writable ? boost::asio::posix::stream_descriptor::wait_write
-                             : boost::asio::posix::stream_descriptor::wait_read;
+  const auto type = writable ? Descriptor::wait_write : Descriptor::wait_read;
   auto& d = *desc_;
   return braid::detail::await_op(
-      [&d, type](auto handler) {
-        d.async_wait(type, boost::asio::bind_allocator(OpAllocator<void>(), std::move(handler)));
-      },
-      timeout, info);
+      [&d, type](auto handler) { d.async_wait(type, std::move(handler)); }, timeout, info);
 }
 
 void SocketHandle::close() noexcept {

@@ -83,6 +83,17 @@ long send_iov(int fd, const iovec* iov, std::size_t n, const SockAddr* to,
   }
 }
 
+long send_bytes(int fd, const void* data, std::size_t len, error_code& ec) noexcept {
+  ec.clear();
+  for (;;) {
+    const ssize_t r = ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r >= 0) return r;
+    if (errno == EINTR) continue;
+    if (!would_block(errno)) ec = last_error();
+    return -1;
+  }
+}
+
 long recv_from(int fd, void* buf, std::size_t len, SockAddr* from, error_code& ec) noexcept {
   ec.clear();
   for (;;) {

@@ -35,6 +35,8 @@ error_code finish_connect(int fd) noexcept;
 int accept_nonblocking(int listen_fd, SockAddr& peer, error_code& ec) noexcept;
 /// sendmsg(2) with MSG_NOSIGNAL (no SIGPIPE): bytes; -1 with `ec` clear = would block.
 long send_iov(int fd, const iovec* iov, std::size_t n, const SockAddr* to, error_code& ec) noexcept;
+/// send(2) of one buffer with MSG_NOSIGNAL: bytes; -1 with `ec` clear = would block.
+long send_bytes(int fd, const void* data, std::size_t len, error_code& ec) noexcept;
 /// recvfrom(2): bytes; -1 with `ec` clear = would block.
 long recv_from(int fd, void* buf, std::size_t len, SockAddr* from, error_code& ec) noexcept;
 /// bind(2) + listen(2) helpers.

@@ -1,8 +1,5 @@
 #include <braid/net/detail/stream_socket.hpp>
 
-#include <boost/asio/bind_allocator.hpp>
-#include <braid/net/detail/op_allocator.hpp>
-
 #include "socket_ops.hpp"
 
 #include <braid/runtime/errors.hpp>
@@ -44,6 +41,24 @@ std::size_t StreamSocket::read_into(std::span<char> buf, std::optional<Duration>
   return read_seq(&b, 1, limit, ec);
 }
 
+namespace {
+
+// Starts one read of `seq` and parks until it completes. A single buffer is read with
+// read(2), a sequence with readv(2) (whose iovec array takes 1 KiB of the coroutine's
+// stack: the single-buffer path keeps recv() within the first stack page). The operation
+// takes Asio's default allocator: a coroutine resumed by its previous read's completion
+// handler starts the next read inside that handler, where Asio recycles the memory the
+// completed operation just gave back, so the steady state does not malloc.
+template <class Buffers>
+boost::system::error_code await_read(SocketHandle::Descriptor& d, const Buffers& seq,
+                                     std::optional<Duration> limit, std::size_t& got) {
+  return braid::detail::await_op(
+      [&d, &seq](auto handler) { d.async_read_some(seq, std::move(handler)); }, limit,
+      braid::detail::WaitInfo{"recv", d.native_handle()}, &got);
+}
+
+}  // namespace
+
 std::size_t StreamSocket::read_seq(const mutable_buffer* bufs, std::size_t n,
                                    std::optional<Duration> limit, boost::system::error_code& ec) {
   ec.clear();
@@ -52,25 +67,21 @@ std::size_t StreamSocket::read_seq(const mutable_buffer* bufs, std::size_t n,
     return 0;
   }
   if (n == 0) return 0;
+  std::span<const mutable_buffer> seq(bufs, n);
   if (!unread_.empty()) {  // left by a read that completed as an interrupt arrived
-    std::size_t copied = boost::asio::buffer_copy(std::span<const mutable_buffer>(bufs, n),
-                                                  boost::asio::buffer(unread_));
+    std::size_t copied = boost::asio::buffer_copy(seq, boost::asio::buffer(unread_));
     unread_.erase(0, copied);
     return copied;
   }
-  // Asio's reactor reads speculatively when the last read did not drain the socket, and
-  // otherwise queues the read until epoll reports an edge: no read ends in EAGAIN and no
-  // epoll_ctl is made per wait (a plain async_wait re-arms with EPOLL_CTL_MOD each time).
+  // Asio's reactor tries the read at once while epoll has not seen it drained, and
+  // otherwise queues it until the next edge, with no epoll_ctl per wait (a plain
+  // async_wait re-arms with EPOLL_CTL_MOD each time). Like a hand-written edge-triggered
+  // loop, a read that follows a short one usually ends in EAGAIN before it waits: Asio's
+  // descriptor reads never mark the socket drained on a short read.
   std::size_t got = 0;
-  std::span<const mutable_buffer> seq(bufs, n);
-  auto& d = handle_.descriptor();
   try {
-    ec = braid::detail::await_op(
-        [&d, seq](auto handler) {
-          d.async_read_some(seq,
-                            boost::asio::bind_allocator(OpAllocator<void>(), std::move(handler)));
-        },
-        limit, braid::detail::WaitInfo{"recv", d.native_handle()}, &got);
+    ec = n == 1 ? await_read(handle_.descriptor(), bufs[0], limit, got)
+                : await_read(handle_.descriptor(), seq, limit, got);
   } catch (...) {
     // A kill or an enclosing Timeout arrived after the read had completed: keep the
     // bytes for the next read instead of losing them.
@@ -96,19 +107,22 @@ std::size_t StreamSocket::write_from(const const_buffer* bufs, std::size_t n,
     ec = boost::asio::error::bad_descriptor;
     return 0;
   }
+  const std::size_t count = std::min(n, kMaxBuffers);
+  if (count == 0) return 0;
   iovec iov[kMaxBuffers];
-  std::size_t count = std::min(n, kMaxBuffers);
   for (std::size_t i = 0; i < count; ++i) {
     iov[i].iov_base = const_cast<void*>(bufs[i].data());
     iov[i].iov_len = bufs[i].size();
   }
-  if (count == 0) return 0;
   // Speculative: the send buffer almost always has room, so try first, wait on EAGAIN.
+  // One buffer goes out with send(2), several with sendmsg(2).
+  const int fd = handle_.fd();
   for (;;) {
-    const long r = send_iov(handle_.fd(), iov, count, nullptr, ec);
+    const long r = count == 1 ? send_bytes(fd, iov[0].iov_base, iov[0].iov_len, ec)
+                              : send_iov(fd, iov, count, nullptr, ec);
     if (r >= 0) return static_cast<std::size_t>(r);
     if (ec) return 0;
-    ec = handle_.wait(true, deadline.remaining(), braid::detail::WaitInfo{"send", handle_.fd()});
+    ec = handle_.wait(true, deadline.remaining(), braid::detail::WaitInfo{"send", fd});
     if (ec) return 0;
   }
 }

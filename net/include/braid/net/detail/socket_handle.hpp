@@ -6,6 +6,7 @@
 #include <braid/runtime/detail/fiber_record.hpp>
 #include <braid/runtime/hub.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -44,6 +45,11 @@ class CallDeadline {
 /// reactor (epoll, edge-triggered, registered once). Move-only.
 class SocketHandle {
  public:
+  /// The Asio object behind the handle. Its executor is the io_context's own, not the
+  /// type-erased any_io_executor: every operation would otherwise dispatch through it.
+  using Descriptor =
+      boost::asio::posix::basic_stream_descriptor<boost::asio::io_context::executor_type>;
+
   SocketHandle() noexcept = default;
   /// Takes ownership of `fd` (already non-blocking) and registers it with the hub of the
   /// calling thread. On failure closes `fd` and throws std::system_error naming `what`.
@@ -55,11 +61,10 @@ class SocketHandle {
   bool is_open() const noexcept { return desc_.has_value() && desc_->is_open(); }
   int fd() const noexcept {
     // basic_descriptor::native_handle() is not const, although it only reads.
-    return is_open() ? const_cast<boost::asio::posix::stream_descriptor&>(*desc_).native_handle()
-                     : -1;
+    return is_open() ? const_cast<Descriptor&>(*desc_).native_handle() : -1;
   }
-  boost::asio::posix::stream_descriptor& descriptor() { return *desc_; }
-  const boost::asio::posix::stream_descriptor& descriptor() const { return *desc_; }
+  Descriptor& descriptor() { return *desc_; }
+  const Descriptor& descriptor() const { return *desc_; }
 
   /// Parks until the descriptor is readable (or writable); error_code from the wait:
   /// boost::asio::error::timed_out when `timeout` passed, operation_aborted when the
@@ -71,7 +76,7 @@ class SocketHandle {
   void close() noexcept;
 
  private:
-  std::optional<boost::asio::posix::stream_descriptor> desc_;  // registered descriptor
+  std::optional<Descriptor> desc_;  // registered descriptor
 };
 
 /// Throws std::system_error(ec) with "what: strerror" (ec from errno or Asio).
