@@ -69,7 +69,7 @@ def main():
                 add(("cpu",) + key, out["cpu_us"])
         add(("python rtt",), run([python, pybench, "rtt", "5000", "500"])["rtt_us"])
         add(("python map",), run([python, pybench, "map", "1000000", "5"])["map_items_per_s"])
-        for s in spins[:1] + spins[-1:]:
+        for s in dict.fromkeys(spins[:1] + spins[-1:]):
             add(("braid map", s), run([pool_bench, "map", "1000000", "5"],
                                       {"BRAID_POOL_SPIN_US": s})["map_items_per_s"])
         cpu = run([pool_bench, "cpu", "16", "25"])
@@ -111,7 +111,7 @@ def main():
     lines.append("|---|---:|---:|")
     py = med[("python map",)]
     lines.append(f"| Python `multiprocessing.Pool.map` | {py / 1e6:.2f} M | 1.00× |")
-    for s in spins[:1] + spins[-1:]:
+    for s in dict.fromkeys(spins[:1] + spins[-1:]):
         b = med[("braid map", s)]
         lines.append(f"| braid `Pool::map` (spin {s} µs) | {b / 1e6:.2f} M | {b / py:.1f}× |")
     lines.append("\n### CPU-bound speed-up (16 tasks of ~25 ms)\n")

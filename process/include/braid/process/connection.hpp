@@ -24,7 +24,9 @@ namespace braid::process {
 /// each process should close() the end it does not use, or the reader never sees EOF.
 ///
 /// Sends and receives in one process may come from several coroutines: each direction is
-/// serialised by an in-process lock, so frames never interleave.
+/// serialised by an in-process lock, so frames never interleave. The descriptor is
+/// registered with the hub at the first wait and stays registered until close(): close a
+/// connection in the thread that waited on it.
 ///
 /// @par Example
 /// @code
