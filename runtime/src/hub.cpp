@@ -211,11 +211,16 @@ Hub::KeepAlive::KeepAlive(Hub& hub) : hub_(&hub) {
 Hub::KeepAlive::KeepAlive(const KeepAlive& other) : hub_(other.hub_) {
   hub_->context().get_executor().on_work_started();
 }
-// The context exists: the constructor made sure of it.
-Hub::KeepAlive::~KeepAlive() { hub_->ctx_.load()->get_executor().on_work_finished(); }
+// The constructor made the context exist, unless a fork came between: the child's
+// context (if any) never counted this work.
+Hub::KeepAlive::~KeepAlive() { hub_->end_external_work(); }
 
 void Hub::begin_external_work() { context().get_executor().on_work_started(); }
-void Hub::end_external_work() noexcept { ctx_.load()->get_executor().on_work_finished(); }
+void Hub::end_external_work() noexcept {
+  if (boost::asio::io_context* ctx = ctx_.load(std::memory_order_acquire)) {
+    ctx->get_executor().on_work_finished();
+  }
+}
 
 bool detail::HubMailbox::post(std::function<void()> fn) {
   std::lock_guard lock(mutex);
