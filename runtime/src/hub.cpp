@@ -178,7 +178,7 @@ std::size_t Hub::run_for(Duration d) {
 void Hub::stop() {
   stop_requested_ = true;
   boost::asio::post(context(), [] {});  // wakes a loop blocked in the reactor
-  if (current_if_any() != this) detail::reactor_wake_host(context());
+  wake_host_after_post();
 }
 
 void Hub::post(std::function<void()> fn) {
@@ -191,7 +191,13 @@ void Hub::post(std::function<void()> fn) {
       detail::log().error("function posted to the hub threw a non-std exception");
     }
   });
-  if (current_if_any() != this) detail::reactor_wake_host(context());
+  wake_host_after_post();
+}
+
+void Hub::wake_host_after_post() {
+  if (current_if_any() != this && !blocked_in_asio_.load(std::memory_order_seq_cst)) {
+    detail::reactor_wake_host(context());
+  }
 }
 
 int Hub::native_handle() const {
@@ -279,7 +285,9 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
     ran += ctx.poll();
     return true;
   }
+  blocked_in_asio_.store(true, std::memory_order_seq_cst);
   const std::size_t n = until ? ctx.run_one_until(*until) : ctx.run_one();
+  blocked_in_asio_.store(false, std::memory_order_seq_cst);
   ran += n;
   // run_one returns 0 without blocking only when the io_context has no work at all;
   // with timers pending the wake timer is armed, so that is work.

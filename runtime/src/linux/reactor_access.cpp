@@ -55,7 +55,10 @@ int reactor_native_handle(boost::asio::io_context& ctx) {
   return reactor.*member_of(EpollFdTag{});
 }
 
-void reactor_wake_host(boost::asio::io_context&) {}
+// interrupt() re-arms the reactor's eventfd (EPOLL_CTL_MOD), an edge the epoll set reports.
+void reactor_wake_host(boost::asio::io_context& ctx) {
+  boost::asio::use_service<boost::asio::detail::epoll_reactor>(ctx).interrupt();
+}
 #else
 int reactor_native_handle(boost::asio::io_context&) { return -1; }
 void reactor_wake_host(boost::asio::io_context&) {}

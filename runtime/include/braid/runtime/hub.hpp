@@ -178,6 +178,7 @@ class Hub {
   std::size_t run_timers();
   bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until, std::size_t& ran);
   void arm_wake_timer();
+  void wake_host_after_post();  // another thread posted: wake a host polling our descriptor
   void resume(detail::FiberRecord& f);
   void switch_to_scheduler(detail::FiberRecord& self);
   void wait_in_root(detail::FiberRecord& root);
@@ -207,6 +208,10 @@ class Hub {
   bool in_reactor_ = false;       // inside io_context::run_one()/poll()
   bool resuming_inline_ = false;  // a coroutine runs inside a handler
   std::atomic<bool> stop_requested_{false};
+  // True only while the loop blocks inside io_context::run_one(): Asio itself wakes it for
+  // another thread's post. Otherwise such a post also wakes the reactor's descriptor, for
+  // a host that sleeps on native_handle() after poll().
+  std::atomic<bool> blocked_in_asio_{false};
   bool shutting_down_ = false;
   std::shared_ptr<detail::HubMailbox> mailbox_;
   detail::FdWatcher* watchers_ = nullptr;  // registered with ctx_, released with the hub
