@@ -42,7 +42,7 @@ TEST_CASE("peer and local addresses of IPv4 sockets read back as dotted quads", 
 namespace {
 
 // Resident pages of the stack region from `low` up to (excluding) `high`.
-std::size_t resident_pages(std::uintptr_t low, std::uintptr_t high) {
+[[maybe_unused]] std::size_t resident_pages(std::uintptr_t low, std::uintptr_t high) {
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
   low = low / page * page;
   high = (high + page - 1) / page * page;
