@@ -177,12 +177,11 @@ std::size_t Hub::run_for(Duration d) {
 
 void Hub::stop() {
   stop_requested_ = true;
-  boost::asio::post(context(), [] {});  // wakes a loop blocked in the reactor
-  wake_host_after_post();
+  post_from_any_thread([] {});  // wakes a loop blocked in the reactor, or a host polling it
 }
 
 void Hub::post(std::function<void()> fn) {
-  boost::asio::post(context(), [fn = std::move(fn)] {
+  post_from_any_thread([fn = std::move(fn)] {
     try {
       fn();
     } catch (const std::exception& e) {
@@ -191,12 +190,15 @@ void Hub::post(std::function<void()> fn) {
       detail::log().error("function posted to the hub threw a non-std exception");
     }
   });
-  wake_host_after_post();
 }
 
-void Hub::wake_host_after_post() {
-  if (current_if_any() != this && !blocked_in_asio_.load(std::memory_order_seq_cst)) {
-    detail::reactor_wake_host(context());
+// From another thread, the posted function may end this hub (HubThread::stop's does)
+// before we return: the mailbox's lock holds ~Hub off until the wake-up is done.
+void Hub::post_from_any_thread(std::function<void()> fn) {
+  if (current_if_any() == this) {
+    boost::asio::post(context(), std::move(fn));
+  } else {
+    mailbox_->post(std::move(fn));
   }
 }
 
@@ -231,7 +233,11 @@ void Hub::end_external_work() noexcept {
 bool detail::HubMailbox::post(std::function<void()> fn) {
   std::lock_guard lock(mutex);
   if (hub == nullptr) return false;
-  boost::asio::post(hub->context(), std::move(fn));
+  boost::asio::io_context& ctx = hub->context();
+  boost::asio::post(ctx, std::move(fn));
+  // Asio wakes a loop blocked inside run_one(); a host sleeping on native_handle() after
+  // poll() needs the reactor's descriptor woken too.
+  if (!hub->blocked_in_asio_.load(std::memory_order_seq_cst)) detail::reactor_wake_host(ctx);
   return true;
 }
 

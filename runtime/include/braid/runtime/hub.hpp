@@ -178,7 +178,7 @@ class Hub {
   std::size_t run_timers();
   bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until, std::size_t& ran);
   void arm_wake_timer();
-  void wake_host_after_post();  // another thread posted: wake a host polling our descriptor
+  void post_from_any_thread(std::function<void()> fn);  // and wake a host polling us
   void resume(detail::FiberRecord& f);
   void switch_to_scheduler(detail::FiberRecord& self);
   void wait_in_root(detail::FiberRecord& root);
