@@ -11,6 +11,7 @@
 #include "reactor_access.hpp"
 
 #include <fmt/format.h>
+#include <boost/asio/detail/scheduler.hpp>
 #include <boost/asio/post.hpp>
 
 #include <csignal>
@@ -42,6 +43,38 @@ void ignore_sigpipe_once() {
   }();
   (void)done;
 }
+
+// Whether the next entry in Asio's operation queue is a completed handler, not the reactor
+// task. Asio keeps its queue private; explicit template instantiation may name private
+// members ([temp.explicit]/12). Draining with poll_one() only while this holds runs the
+// handlers one epoll_wait produced without poll_one()'s epoll_wait(0) once they are gone.
+// handler_next() takes the scheduler's lock when asked (see Hub::poll_io).
+#if !defined(BOOST_ASIO_HAS_IOCP)
+using AsioScheduler = boost::asio::detail::scheduler;
+bool handler_queued_next(AsioScheduler& s) noexcept;
+boost::asio::detail::conditionally_enabled_mutex& scheduler_mutex(AsioScheduler& s) noexcept;
+
+template <auto Queue, auto Task, auto Mutex>
+struct SchedulerAccess {
+  friend bool handler_queued_next(AsioScheduler& s) noexcept {
+    // (No local variable: GCC 12 rejects one in a friend defined in this template.)
+    return (s.*Queue).front() != nullptr &&
+           (s.*Queue).front() != static_cast<boost::asio::detail::scheduler_operation*>(&(s.*Task));
+  }
+  friend boost::asio::detail::conditionally_enabled_mutex& scheduler_mutex(
+      AsioScheduler& s) noexcept {
+    return s.*Mutex;
+  }
+};
+template struct SchedulerAccess<&AsioScheduler::op_queue_, &AsioScheduler::task_operation_,
+                                &AsioScheduler::mutex_>;
+
+bool handler_next(AsioScheduler& s, bool lock) noexcept {
+  if (!lock) return handler_queued_next(s);
+  boost::asio::detail::conditionally_enabled_mutex::scoped_lock guard(scheduler_mutex(s));
+  return handler_queued_next(s);
+}
+#endif
 
 }  // namespace
 
@@ -82,6 +115,10 @@ void Hub::uninstall() {
 // One thread, and no locking of per-socket reactor state: braid's I/O objects are used on
 // the hub's thread only. The scheduler stays locked, so post() is thread-safe.
 constexpr int kConcurrencyHint = BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO;
+
+// At most this many handlers run after one blocking run_one() before the loop checks its
+// ready queue, timers and the reactor again (one epoll_wait returns up to 128 events).
+constexpr std::size_t kDrainBudget = 128;
 
 Hub::Hub()
     : own_ctx_(std::make_unique<boost::asio::io_context>(kConcurrencyHint)), ctx_(own_ctx_.get()) {
@@ -295,6 +332,37 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   const std::size_t n = until ? ctx.run_one_until(*until) : ctx.run_one();
   blocked_in_asio_.store(false, std::memory_order_seq_cst);
   ran += n;
+#if !defined(BOOST_ASIO_HAS_IOCP)
+  // The handlers the same epoll_wait completed are queued ahead of the reactor task: run
+  // them now, one poll_one() each, rather than one loop iteration each (run_one's set-up,
+  // the timer and ready-queue checks, arming the wake timer). Stop before the reactor task
+  // (poll_one would run it as an epoll_wait(0)), and as soon as a coroutine is queued, a
+  // timer is due, run_for's time is up or stop() was called, so those still come between
+  // handlers as before.
+  // An adopted io_context may be posted to by the application's threads: its queue is
+  // read under its lock. The hub's own is touched by this thread only, apart from post(),
+  // and a post never writes the queue's front while the reactor task is queued (the queue
+  // is not empty), so the unlocked read sees no concurrent write.
+  if (n > 0) {
+    auto& sched = boost::asio::use_service<AsioScheduler>(ctx);
+    const bool adopted = own_ctx_ == nullptr;
+    for (std::size_t drained = 0; drained < kDrainBudget; ++drained) {
+      if (!handler_next(sched, adopted)) break;
+      if (ready_.size > 0 || root_->state == detail::FiberState::ready ||
+          stop_requested_.load(std::memory_order_relaxed)) {
+        break;
+      }
+      if (until || !timers_.empty()) {
+        const auto now = detail::Clock::now();
+        if ((until && now >= *until) || (!timers_.empty() && timers_.top_deadline() <= now)) {
+          break;
+        }
+      }
+      if (ctx.poll_one() == 0) break;
+      ++ran;
+    }
+  }
+#endif
   // run_one returns 0 without blocking only when the io_context has no work at all;
   // with timers pending the wake timer is armed, so that is work.
   return n > 0 || !ctx.stopped() || !timers_.empty() || ready_.size > 0;
