@@ -38,6 +38,8 @@ namespace {
   throw std::system_error(std::error_code(ec), fmt::format("{} fd {}", what, fd));
 }
 
+}  // namespace
+
 // A close-on-exec duplicate of `fd` registered with `ctx`; throws on failure.
 std::unique_ptr<boost::asio::posix::stream_descriptor> register_duplicate(
     boost::asio::io_context& ctx, int fd, const char* what) {
@@ -55,8 +57,6 @@ std::unique_ptr<boost::asio::posix::stream_descriptor> register_duplicate(
   }
   return desc;
 }
-
-}  // namespace
 
 FdWatcher::~FdWatcher() { release(); }
 

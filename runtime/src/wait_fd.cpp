@@ -1,11 +1,11 @@
 #include <braid/runtime/wait.hpp>
 
+#include <braid/runtime/detail/fd_watcher.hpp>
+
 #include <braid/runtime/detail/format.hpp>
 
 #include <fmt/format.h>
 #include <boost/asio/posix/stream_descriptor.hpp>
-
-#include <fcntl.h>
 
 #include <cerrno>
 #include <system_error>
@@ -18,22 +18,12 @@ void wait_fd(int fd, bool writable, std::optional<Duration> timeout, const char*
   hub.check_interrupt();
   // A private duplicate gets its own epoll registration: waiting on a descriptor that an
   // Asio socket (or another waiter) already registered would otherwise fail with EEXIST.
-  const int dup_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (dup_fd < 0) {
-    throw std::system_error(errno, std::generic_category(), fmt::format("{} fd {}", what, fd));
-  }
-  boost::asio::posix::stream_descriptor desc(hub.context());
-  boost::system::error_code ec;
-  desc.assign(dup_fd, ec);
-  if (ec) {
-    ::close(dup_fd);
-    throw std::system_error(std::error_code(ec),
-                            fmt::format("{} fd {}: registering with the reactor", what, fd));
-  }
+  const auto desc = register_duplicate(hub.context(), fd, what);
   const auto type = writable ? boost::asio::posix::stream_descriptor::wait_write
                              : boost::asio::posix::stream_descriptor::wait_read;
-  ec = await_op([&](auto handler) { desc.async_wait(type, std::move(handler)); }, timeout,
-                WaitInfo{writable ? "fd writable" : "fd readable", fd});
+  const boost::system::error_code ec =
+      await_op([&](auto handler) { desc->async_wait(type, std::move(handler)); }, timeout,
+               WaitInfo{writable ? "fd writable" : "fd readable", fd});
   if (ec == boost::asio::error::timed_out) {
     throw TimeoutError(
         fmt::format("{} fd {}: timed out after {}", what, fd, format_duration(*timeout)));

@@ -21,6 +21,11 @@ namespace braid::detail {
 /// read(2), retrying EINTR: the count, 0 at EOF, -1 with errno set (EAGAIN: nothing now).
 ssize_t read_retry(int fd, void* buf, std::size_t n) noexcept;
 
+/// A close-on-exec duplicate of `fd` registered with `ctx` (its own reactor registration,
+/// so it never clashes with another of `fd`); throws a system_error naming `what` and `fd`.
+std::unique_ptr<boost::asio::posix::stream_descriptor> register_duplicate(
+    boost::asio::io_context& ctx, int fd, const char* what);
+
 /// Waits on one descriptor through a registration made once, where braid::wait_readable
 /// registers a duplicate for each wait and drops it after (dup, two epoll_ctl and a
 /// close per wait). Reads go through the reactor too, so a read that finds nothing is
