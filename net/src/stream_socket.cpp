@@ -115,7 +115,10 @@ std::size_t StreamSocket::write_from(const const_buffer* bufs, std::size_t n,
     iov[i].iov_len = bufs[i].size();
   }
   // Speculative: the send buffer almost always has room, so try first, wait on EAGAIN.
-  // One buffer goes out with send(2), several with sendmsg(2).
+  // One buffer goes out with send(2), several with sendmsg(2). A peer that drains as fast
+  // as we write would let that go on forever without a switch: cooperate() first (before
+  // the send, so an interrupt it delivers never hides bytes already sent).
+  Hub::current().cooperate();
   const int fd = handle_.fd();
   for (;;) {
     const long r = count == 1 ? send_bytes(fd, iov[0].iov_base, iov[0].iov_len, ec)

@@ -116,9 +116,13 @@ void Hub::uninstall() {
 // the hub's thread only. The scheduler stays locked, so post() is thread-safe.
 constexpr int kConcurrencyHint = BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO;
 
-// At most this many handlers run after one blocking run_one() before the loop checks its
-// ready queue, timers and the reactor again (one epoll_wait returns up to 128 events).
+// The I/O phase of one turn runs at most this many completion handlers (one epoll_wait
+// returns up to 128 events) and for at most kIoQuota, reading the clock every
+// kClockEvery handlers (a vDSO call: cheap, but not free per message). See
+// docs/design.md, "The scheduling contract".
 constexpr std::size_t kDrainBudget = 128;
+constexpr auto kIoQuota = std::chrono::microseconds(250);
+constexpr std::size_t kClockEvery = 4;
 
 Hub::Hub()
     : own_ctx_(std::make_unique<boost::asio::io_context>(kConcurrencyHint)), ctx_(own_ctx_.get()) {
@@ -325,47 +329,65 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   // the epoll descriptor when the next braid timer is due.
   arm_wake_timer();
   if (!block) {
-    ran += ctx.poll();
+    // Never io_context::poll(): it runs handlers for as long as completions keep coming,
+    // and a busy socket keeps them coming, so timers and the ready queue would starve.
+    ran += drain_io(ctx, false, until);
     return true;
   }
   blocked_in_asio_.store(true, std::memory_order_seq_cst);
   const std::size_t n = until ? ctx.run_one_until(*until) : ctx.run_one();
   blocked_in_asio_.store(false, std::memory_order_seq_cst);
   ran += n;
-#if !defined(BOOST_ASIO_HAS_IOCP)
-  // The handlers the same epoll_wait completed are queued ahead of the reactor task: run
-  // them now, one poll_one() each, rather than one loop iteration each (run_one's set-up,
-  // the timer and ready-queue checks, arming the wake timer). Stop before the reactor task
-  // (poll_one would run it as an epoll_wait(0)), and as soon as a coroutine is queued, a
-  // timer is due, run_for's time is up or stop() was called, so those still come between
-  // handlers as before.
-  // An adopted io_context may be posted to by the application's threads: its queue is
-  // read under its lock. The hub's own is touched by this thread only, apart from post(),
-  // and a post never writes the queue's front while the reactor task is queued (the queue
-  // is not empty), so the unlocked read sees no concurrent write.
-  if (n > 0) {
-    auto& sched = boost::asio::use_service<AsioScheduler>(ctx);
-    const bool adopted = own_ctx_ == nullptr;
-    for (std::size_t drained = 0; drained < kDrainBudget; ++drained) {
-      if (!handler_next(sched, adopted)) break;
-      if (ready_.size > 0 || root_->state == detail::FiberState::ready ||
-          stop_requested_.load(std::memory_order_relaxed)) {
-        break;
-      }
-      if (until || !timers_.empty()) {
-        const auto now = detail::Clock::now();
-        if ((until && now >= *until) || (!timers_.empty() && timers_.top_deadline() <= now)) {
-          break;
-        }
-      }
-      if (ctx.poll_one() == 0) break;
-      ++ran;
-    }
-  }
-#endif
+  if (n > 0) ran += drain_io(ctx, true, until);
   // run_one returns 0 without blocking only when the io_context has no work at all;
   // with timers pending the wake timer is armed, so that is work.
   return n > 0 || !ctx.stopped() || !timers_.empty() || ready_.size > 0;
+}
+
+// Whether this turn's I/O phase must end: its time is used up, a braid timer is due, or
+// run_for's end has come.
+bool Hub::turn_over(detail::Clock::time_point turn_end,
+                    std::optional<detail::Clock::time_point> until) const noexcept {
+  const auto now = detail::Clock::now();
+  return now >= turn_end || (until && now >= *until) ||
+         (!timers_.empty() && timers_.top_deadline() <= now);
+}
+
+// The I/O phase's bounded drain: runs completed handlers one poll_one() each, at most
+// kDrainBudget of them and for at most kIoQuota (the clock is read every
+// kClockEvery handlers), and stops early for a due timer, run_for's end or stop().
+//
+// After a blocking run_one (after_block), the handlers the same epoll_wait completed are
+// queued ahead of the reactor task: they run here rather than one loop turn each, and the
+// drain stops before the reactor task (poll_one would run it as an epoll_wait(0)) and as
+// soon as a coroutine is queued, so it runs next as before. When not blocking, the first
+// poll_one may run the reactor task (one epoll_wait(0), like libuv's one-pass poll); the
+// drain then stops when the reactor task comes round again, so each turn costs at most
+// one extra system call, and a socket that keeps completing cannot hold the loop.
+//
+// An adopted io_context may be posted to by the application's threads: its queue is read
+// under its lock. The hub's own is touched by this thread only, apart from post(), and a
+// post never writes the queue's front while the reactor task is queued (the queue is not
+// empty), so the unlocked read sees no concurrent write.
+std::size_t Hub::drain_io(boost::asio::io_context& ctx, bool after_block,
+                          std::optional<detail::Clock::time_point> until) {
+  const auto turn_end = detail::Clock::now() + kIoQuota;
+  std::size_t ran = 0;
+#if !defined(BOOST_ASIO_HAS_IOCP)
+  auto& sched = boost::asio::use_service<AsioScheduler>(ctx);
+  const bool adopted = own_ctx_ == nullptr;
+#endif
+  while (ran < kDrainBudget) {
+#if !defined(BOOST_ASIO_HAS_IOCP)
+    if ((after_block || ran > 0) && !handler_next(sched, adopted)) break;
+#endif
+    if (after_block && (ready_.size > 0 || root_->state == detail::FiberState::ready)) break;
+    if (ctx.poll_one() == 0) break;
+    ++ran;
+    if (stop_requested_.load(std::memory_order_relaxed)) break;
+    if (ran % kClockEvery == 0 && turn_over(turn_end, until)) break;
+  }
+  return ran;
 }
 
 void Hub::arm_wake_timer() {

@@ -26,6 +26,11 @@ namespace {
 
 // Coroutines beyond this many resumes in one go yield to timers and I/O.
 constexpr std::size_t kReadyBudget = 256;
+// The ready phase of one turn ends after this long (checked every kReadyClockEvery
+// resumes), even if coroutines are still queued: see docs/design.md, "The scheduling
+// contract".
+constexpr auto kReadyQuota = std::chrono::microseconds(250);
+constexpr std::size_t kReadyClockEvery = 8;
 
 // Switches into the started coroutine `f` and returns when it switches back. Always
 // inlined into the hub's loop (run_ready): a context switch leaves the CPU's
@@ -78,10 +83,20 @@ FiberRecord* Hub::ReadyQueue::pop() noexcept {
 std::size_t Hub::run_ready() {
   const std::size_t limit = std::max(ready_.size, kReadyBudget);
   std::size_t n = 0;
+  detail::Clock::time_point phase_end{};
   while (n < limit) {
+    if (n % kReadyClockEvery == 0 && n > 0) {
+      const auto now = detail::Clock::now();
+      if (n == kReadyClockEvery) {
+        phase_end = now + kReadyQuota;  // short phases never read the clock
+      } else if (now >= phase_end) {
+        break;
+      }
+    }
     FiberRecord* f = ready_.pop();
     if (f == nullptr) break;
     ++n;
+    slice_ops_ = 0;
     if (f->state != FiberState::ready) {  // first run, or killed before it ever ran
       resume(*f);
       continue;
@@ -220,6 +235,7 @@ void Hub::wake_from_handler(FiberRecord& f) noexcept {
   // The coroutine is not in a callback even though its handler is: let it park.
   const int saved_depth = std::exchange(in_callback_, 0);
   resuming_inline_ = true;
+  slice_ops_ = 0;
   resume(f);
   resuming_inline_ = false;
   in_callback_ = saved_depth;
@@ -264,6 +280,7 @@ void Hub::yield() {
   }
   check_interrupt();
   FiberRecord& self = *current_;
+  slice_ops_ = 0;
   if (self.is_root) {
     std::size_t ran = 0;
     run_iteration(false, std::nullopt, ran);
@@ -273,6 +290,14 @@ void Hub::yield() {
     switch_to_scheduler(self);
   }
   check_interrupt();
+}
+
+void Hub::cooperate_slow() {
+  if (in_callback_ > 0) {  // a handler or timer callback may not switch: let it finish
+    slice_ops_ = 0;
+    return;
+  }
+  yield();
 }
 
 void Hub::link_live(FiberRecord& f) noexcept {

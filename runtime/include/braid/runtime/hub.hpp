@@ -139,6 +139,18 @@ class Hub {
   /// Puts the running coroutine at the back of the ready queue and switches away; in the
   /// root context, runs one non-blocking loop iteration.
   void yield();
+  /// For braid's own I/O loops, called before each operation that may complete without
+  /// parking (a speculative send, an accept, a read of buffered bytes): after kSliceOps
+  /// such calls in one run of a coroutine, it yields to the hub, so a socket that never
+  /// blocks cannot keep timers, ready coroutines and other I/O waiting (Tokio's "coop
+  /// budget"). Call it before the operation, never between an operation and reporting its
+  /// result: it may throw GreenletExit or TimeoutError, as any switch point does. A
+  /// counter increment in the common case; does nothing inside a hub callback.
+  void cooperate() {
+    if (++slice_ops_ >= kSliceOps) cooperate_slow();
+  }
+  /// Operations a coroutine may complete without parking before cooperate() yields.
+  static constexpr unsigned kSliceOps = 32;
   /// Starts tracking a spawned coroutine and queues it to run.
   void start(std::shared_ptr<detail::FiberRecord> f);
   /// Finishes a coroutine that never started (killed first): it will never run.
@@ -177,7 +189,12 @@ class Hub {
   std::size_t run_ready();
   std::size_t run_timers();
   bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until, std::size_t& ran);
+  std::size_t drain_io(boost::asio::io_context& ctx, bool after_block,
+                       std::optional<detail::Clock::time_point> until);
+  bool turn_over(detail::Clock::time_point turn_end,
+                 std::optional<detail::Clock::time_point> until) const noexcept;
   void arm_wake_timer();
+  void cooperate_slow();
   void post_from_any_thread(std::function<void()> fn);  // and wake a host polling us
   void resume(detail::FiberRecord& f);
   void switch_to_scheduler(detail::FiberRecord& self);
@@ -204,6 +221,7 @@ class Hub {
   boost::context::fiber sched_cont_;    // the loop's context while a coroutine runs
   void* sched_stack_bottom_ = nullptr;  // extents for AddressSanitizer's switch hooks
   std::size_t sched_stack_size_ = 0;
+  unsigned slice_ops_ = 0;        // cooperate() calls since the running context resumed
   int in_callback_ = 0;           // >0 while a handler or timer callback runs
   bool in_reactor_ = false;       // inside io_context::run_one()/poll()
   bool resuming_inline_ = false;  // a coroutine runs inside a handler
