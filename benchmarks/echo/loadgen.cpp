@@ -7,6 +7,14 @@
 // of (connection, sequence number), so a server that mixes up connections or
 // replays stale data is caught.
 //
+// Streaming (--pipeline N, N > 1): each connection keeps up to N messages in
+// flight instead of one. Whenever the window has room it writes the next
+// messages in one write(2), and it reads the echo stream as it comes, verifying
+// it byte by byte against the messages sent, in order. The server always finds
+// data waiting, so it never idles between messages (the fairness benchmark
+// needs a saturated server). Latency is from a message's write to the end of
+// its echo. --pipeline 1 (the default) is the ping-pong above, by its own code.
+//
 // Timeline: connect (in batches) -> warm-up W s -> measured window D s.
 // stdout gets {"phase":"measure"} when the window opens, {"phase":"end"} when
 // it closes (connections still open, no new messages sent), then one result
@@ -16,6 +24,7 @@
 //
 // Usage: echo_loadgen --port P [--host 127.0.0.1] [--connections C] [--size S]
 //                     [--duration D] [--warmup W] [--batch B] [--connect-timeout T]
+//                     [--pipeline N]
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -47,13 +56,14 @@ struct Options {
     double warmup = 2.0;
     int batch = 100;             // connections opened at a time
     double connect_timeout = 30.0;
+    int pipeline = 1;            // messages in flight per connection
 };
 
 [[noreturn]] void usage(const char* argv0)
 {
     std::fprintf(stderr,
                  "usage: %s --port P [--host H] [--connections C] [--size S] [--duration D]\n"
-                 "          [--warmup W] [--batch B] [--connect-timeout T]\n",
+                 "          [--warmup W] [--batch B] [--connect-timeout T] [--pipeline N]\n",
                  argv0);
     std::exit(2);
 }
@@ -74,10 +84,11 @@ Options parse_options(int argc, char** argv)
         else if (a == "--warmup") o.warmup = std::atof(v);
         else if (a == "--batch") o.batch = std::atoi(v);
         else if (a == "--connect-timeout") o.connect_timeout = std::atof(v);
+        else if (a == "--pipeline") o.pipeline = std::atoi(v);
         else usage(argv[0]);
     }
     if (o.port <= 0 || o.port > 65535 || o.connections < 1 || o.size < 1 || o.duration <= 0 ||
-        o.warmup < 0 || o.batch < 1 || o.connect_timeout <= 0)
+        o.warmup < 0 || o.batch < 1 || o.connect_timeout <= 0 || o.pipeline < 1 || o.pipeline > 4096)
         usage(argv[0]);
     return o;
 }
@@ -136,6 +147,18 @@ private:
     std::vector<unsigned char> bytes_;
 };
 
+// A streaming connection's state. Messages are sent in sequence order; the echo
+// of message `echo_seq` is being verified, `received` bytes of it so far.
+struct Stream {
+    std::uint64_t next_seq = 0;           // next message to queue for sending
+    std::uint64_t echo_seq = 0;           // oldest message not fully echoed
+    std::size_t received = 0;             // bytes of it verified
+    std::vector<unsigned char> out;       // queued messages, written from out_off on
+    std::size_t out_off = 0;
+    std::vector<unsigned char> expect;    // message echo_seq, as sent
+    std::vector<std::uint64_t> queued_ns; // per message, by seq % pipeline
+};
+
 struct Conn {
     int fd = -1;
     std::uint32_t id = 0;
@@ -161,18 +184,26 @@ private:
     void fail(const char* what, const Conn* c, int err = 0);
     void open_next_batch();
     void open_conn(Conn& c);
+    // Instantiated once per mode, so ping-pong runs the same code as before streaming existed.
+    template <bool Streaming>
     void on_event(Conn& c, std::uint32_t events);
     void on_connected(Conn& c);
     void start_message(Conn& c);
     void send_some(Conn& c);
+    void write_from(Conn& c, const unsigned char* data, std::size_t size, std::size_t& done);
     void receive_some(Conn& c);
     void complete_round_trip(Conn& c);
+    void note_echoed(Conn& c);
+    void stream_send(Conn& c);
+    void stream_receive(Conn& c);
+    void stream_verify(Conn& c, const unsigned char* data, std::size_t n);
     void advance_phase(std::uint64_t now);
     int timeout_ms(std::uint64_t now) const;
     void print_result(std::uint64_t window_ns);
 
     Options opt_;
     std::vector<Conn> conns_;
+    std::vector<Stream> streams_;        // --pipeline > 1: one per connection, by id
     std::vector<unsigned char> scratch_; // receive buffer, shared: one thread
     MessagePool pool_;
     sockaddr_in addr_{};
@@ -242,6 +273,8 @@ void LoadGen::on_connected(Conn& c)
     if (err)
         return fail("connect", &c, err);
     c.connected = true;
+    if (!streams_.empty())
+        return stream_send(c);
     start_message(c);
 }
 
@@ -254,10 +287,13 @@ void LoadGen::start_message(Conn& c)
     send_some(c);
 }
 
-void LoadGen::send_some(Conn& c)
+void LoadGen::send_some(Conn& c) { write_from(c, c.msg.data(), c.msg.size(), c.sent); }
+
+// Writes data[done, size) until all is written or the socket is full.
+void LoadGen::write_from(Conn& c, const unsigned char* data, std::size_t size, std::size_t& done)
 {
-    while (c.sent < c.msg.size()) {
-        ssize_t n = write(c.fd, c.msg.data() + c.sent, c.msg.size() - c.sent);
+    while (done < size) {
+        ssize_t n = write(c.fd, data + done, size - done);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -265,7 +301,7 @@ void LoadGen::send_some(Conn& c)
                 fail("write", &c, errno);
             return; // EAGAIN: EPOLLOUT resumes us
         }
-        c.sent += std::size_t(n);
+        done += std::size_t(n);
     }
 }
 
@@ -302,17 +338,98 @@ void LoadGen::complete_round_trip(Conn& c)
         ++messages_;
         latencies_ns_.push_back(std::uint32_t(std::min<std::uint64_t>(now - c.started_ns, UINT32_MAX)));
     }
-    if (!c.echoed_once) {
-        c.echoed_once = true;
-        if (--batch_unproven_ == 0 && next_to_open_ < conns_.size())
-            open_next_batch();
-    }
+    note_echoed(c);
     if (phase_ == Phase::Done)
         return;
     ++c.seq;
     start_message(c);
 }
 
+void LoadGen::note_echoed(Conn& c)
+{
+    if (!c.echoed_once) {
+        c.echoed_once = true;
+        if (--batch_unproven_ == 0 && next_to_open_ < conns_.size())
+            open_next_batch();
+    }
+}
+
+// Queues as many messages as the window has room for, then writes what is
+// queued. New messages are queued only once the previous batch is fully
+// written, so `out` never holds more than a window.
+void LoadGen::stream_send(Conn& c)
+{
+    Stream& s = streams_[c.id];
+    const auto window = std::uint64_t(opt_.pipeline);
+    if (s.out_off == s.out.size() && phase_ != Phase::Done) {
+        s.out.clear();
+        s.out_off = 0;
+        std::uint64_t now = now_ns();
+        for (; s.next_seq - s.echo_seq < window; ++s.next_seq) {
+            pool_.fill(c.msg, c.id, s.next_seq);
+            s.out.insert(s.out.end(), c.msg.begin(), c.msg.end());
+            s.queued_ns[s.next_seq % window] = now;
+        }
+    }
+    std::size_t before = s.out_off;
+    write_from(c, s.out.data(), s.out.size(), s.out_off);
+    c.sent += s.out_off - before;
+}
+
+// Reads no more than was sent and not yet echoed, so no read ends in EAGAIN
+// once everything owed has arrived (as in ping-pong mode); then refills the window.
+void LoadGen::stream_receive(Conn& c)
+{
+    Stream& s = streams_[c.id];
+    while (c.received < c.sent && phase_ != Phase::Done) {
+        std::size_t owed = c.sent - c.received;
+        ssize_t n = read(c.fd, scratch_.data(), std::min(owed, scratch_.size()));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN)
+                fail("read", &c, errno);
+            break;
+        }
+        if (n == 0)
+            return fail("server closed the connection", &c);
+        stream_verify(c, scratch_.data(), std::size_t(n));
+    }
+    if (phase_ != Phase::Done && s.next_seq - s.echo_seq < std::uint64_t(opt_.pipeline))
+        stream_send(c);
+}
+
+// Checks n echoed bytes against the messages sent, completing messages in order.
+void LoadGen::stream_verify(Conn& c, const unsigned char* data, std::size_t n)
+{
+    Stream& s = streams_[c.id];
+    const std::size_t size = c.msg.size();
+    c.received += n;
+    while (n > 0 && phase_ != Phase::Done) {
+        if (s.received == 0)
+            pool_.fill(s.expect, c.id, s.echo_seq);
+        std::size_t take = std::min(n, size - s.received);
+        if (std::memcmp(data, s.expect.data() + s.received, take) != 0)
+            return fail("echoed bytes differ from the message sent", &c);
+        data += take;
+        n -= take;
+        s.received += take;
+        if (s.received < size)
+            break;
+        std::uint64_t now = now_ns();
+        total_verified_ += size;
+        if (phase_ == Phase::Measure) {
+            ++messages_;
+            std::uint64_t queued = s.queued_ns[s.echo_seq % std::uint64_t(opt_.pipeline)];
+            latencies_ns_.push_back(std::uint32_t(std::min<std::uint64_t>(now - queued, UINT32_MAX)));
+        }
+        ++s.echo_seq;
+        s.received = 0;
+        note_echoed(c);
+    }
+}
+
+template <bool Streaming>
 void LoadGen::on_event(Conn& c, std::uint32_t events)
 {
     if (!c.connected) {
@@ -325,6 +442,13 @@ void LoadGen::on_event(Conn& c, std::uint32_t events)
         socklen_t len = sizeof err;
         getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         return fail("socket error", &c, err);
+    }
+    if constexpr (Streaming) {
+        if (events & EPOLLOUT)
+            stream_send(c);
+        if (phase_ != Phase::Done && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
+            stream_receive(c);
+        return;
     }
     if (events & EPOLLOUT)
         send_some(c);
@@ -389,11 +513,11 @@ void LoadGen::print_result(std::uint64_t window_ns)
     double secs = window_ns / 1e9;
     double p50 = percentile_us(latencies_ns_, 0.50);
     double p99 = percentile_us(latencies_ns_, 0.99);
-    std::printf("{\"connections\":%d,\"size\":%zu,\"duration\":%.3f,\"messages\":%" PRIu64
+    std::printf("{\"connections\":%d,\"size\":%zu,\"pipeline\":%d,\"duration\":%.3f,\"messages\":%" PRIu64
                 ",\"msgs_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"errors\":%d"
                 ",\"verified_bytes\":%" PRIu64 ",\"total_verified_bytes\":%" PRIu64
                 ",\"client_cpu_s\":%.3f",
-                opt_.connections, opt_.size, secs, messages_, secs > 0 ? messages_ / secs : 0.0, p50, p99,
+                opt_.connections, opt_.size, opt_.pipeline, secs, messages_, secs > 0 ? messages_ / secs : 0.0, p50, p99,
                 error_.empty() ? 0 : 1, messages_ * opt_.size, total_verified_, window_cpu_s_);
     if (!error_.empty()) {
         std::string escaped;
@@ -422,6 +546,17 @@ int LoadGen::run()
         conns_[i].id = std::uint32_t(i);
         conns_[i].msg.resize(opt_.size);
     }
+    if (opt_.pipeline > 1) {
+        // The echoes of a whole window may arrive together: read them in one go.
+        std::size_t window_bytes = std::min<std::size_t>(opt_.size * std::size_t(opt_.pipeline), 1 << 20);
+        scratch_.resize(std::max(scratch_.size(), window_bytes));
+        streams_.resize(conns_.size());
+        for (std::size_t i = 0; i < conns_.size(); ++i) {
+            streams_[i].expect.resize(opt_.size);
+            streams_[i].queued_ns.resize(std::size_t(opt_.pipeline));
+            streams_[i].out.reserve(window_bytes);
+        }
+    }
     latencies_ns_.reserve(1 << 20);
     deadline_ns_ = now_ns() + seconds_to_ns(opt_.connect_timeout);
     open_next_batch();
@@ -433,8 +568,13 @@ int LoadGen::run()
             fail("epoll_wait", nullptr, errno);
             break;
         }
-        for (int i = 0; i < n && phase_ != Phase::Done; ++i)
-            on_event(*static_cast<Conn*>(events[std::size_t(i)].data.ptr), events[std::size_t(i)].events);
+        for (int i = 0; i < n && phase_ != Phase::Done; ++i) {
+            Conn& c = *static_cast<Conn*>(events[std::size_t(i)].data.ptr);
+            if (streams_.empty())
+                on_event<false>(c, events[std::size_t(i)].events);
+            else
+                on_event<true>(c, events[std::size_t(i)].events);
+        }
         advance_phase(now_ns());
     }
     if (!error_.empty())
