@@ -34,6 +34,9 @@ inline void serve_pages(braid::net::TcpStream& s, std::chrono::milliseconds dela
     boost::system::error_code ec;
     http::read(s, buffer, req, ec);  // parks this coroutine only
     if (ec == http::error::end_of_stream) return;
+    // A client that closes in the middle of a request is a disconnect like a reset:
+    // StreamServer logs both at debug level, not as server errors.
+    if (ec == http::error::partial_message) ec = boost::asio::error::eof;
     if (ec) throw boost::system::system_error(ec, "http read");
     http::response<http::string_body> res;
     res.version(req.version());

@@ -4,18 +4,46 @@
 #include <braid/coro/semaphore.hpp>
 #include <braid/coro/sleep.hpp>
 #include <braid/coro/task.hpp>
+#include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
+#include <system_error>
 #include <unordered_map>
 #include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#if defined(__linux__)
+#include <netinet/tcp.h>
+#endif
 
 namespace braid::net {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+// How long stop() waits for killed handlers to unwind before it gives up on them
+// (gevent's pool.kill(timeout=1) in BaseServer.stop).
+constexpr Duration kUnwindWait = 1s;
+
+// One accepted connection, from its spawn until its handler ends.
+struct Connection {
+  Task<void> task;              // the handler's coroutine
+  TcpStream* stream = nullptr;  // the handler's stream, once it runs
+  bool seen_waiting = false;    // the last idle sweep found it parked on the socket
+  bool shut = false;            // the idle sweep shut the socket down
+};
+
+}  // namespace
 
 struct StreamServer::State {
   std::string host;                  // what start() binds to
@@ -28,9 +56,11 @@ struct StreamServer::State {
   bool started = false;
   bool closed = false;                                 // stop() was called
   Task<void> acceptor;                                 // the accept loop
+  Task<void> sweeper;                                  // the idle sweep, with idle_timeout
   std::optional<Semaphore> room;                       // max_connections slots, when bounded
-  std::unordered_map<std::uint64_t, Task<void>> live;  // running handlers by task id
+  std::unordered_map<std::uint64_t, Connection> live;  // running handlers by task id
   Event changed;                                       // set whenever a handler finishes
+  Event sweep_stop;                                    // ends the idle sweep
   Event stopped;  // set once stop() is done; serve_forever waits on it
 };
 
@@ -38,10 +68,27 @@ namespace {
 
 using State = StreamServer::State;
 
+// A peer that resets, closes mid-message or stops reading is an everyday event on a
+// server, not an error of the server's.
+bool peer_went_away(const std::exception& e) {
+  auto gone = [](const std::error_code& c) {
+    return c == std::errc::connection_reset || c == std::errc::broken_pipe ||
+           c == std::errc::connection_aborted || c == std::errc::not_connected;
+  };
+  if (dynamic_cast<const EOFError*>(&e) != nullptr) return true;
+  if (const auto* se = dynamic_cast<const std::system_error*>(&e)) return gone(se->code());
+  if (const auto* be = dynamic_cast<const boost::system::system_error*>(&e)) {
+    const boost::system::error_code& c = be->code();
+    return c == boost::asio::error::eof || gone(std::error_code(c));
+  }
+  return false;
+}
+
 // The body of one connection's coroutine. The stream is closed when the handler ends,
 // however it ends; an exception is logged and touches no other connection.
 void run_handler(State& st, TcpStream& stream) {
   const std::uint64_t id = Hub::current().running().id;
+  if (auto it = st.live.find(id); it != st.live.end()) it->second.stream = &stream;
   struct Finish {
     State& st;
     std::uint64_t id;
@@ -59,8 +106,13 @@ void run_handler(State& st, TcpStream& stream) {
     stream.close();
     throw;  // being killed (stop() after its grace): unwind, not an error
   } catch (const std::exception& e) {
-    braid::detail::log().error("StreamServer {}: handler for {} failed: {}", st.name,
-                               stream.peer_address().to_string(), e.what());
+    if (peer_went_away(e)) {
+      braid::detail::log().debug("StreamServer {}: {} went away: {}", st.name,
+                                 stream.peer_address().to_string(), e.what());
+    } else {
+      braid::detail::log().error("StreamServer {}: handler for {} failed: {}", st.name,
+                                 stream.peer_address().to_string(), e.what());
+    }
   } catch (...) {
     braid::detail::log().error(
         "StreamServer {}: handler for {} failed with a non-standard "
@@ -87,8 +139,87 @@ void accept_loop(const std::shared_ptr<State>& st) {
       continue;
     }
     auto task = braid::spawn([st, s = std::move(stream)]() mutable { run_handler(*st, s); });
-    st->live.emplace(task.id(), task);
+    st->live.emplace(task.id(), Connection{task});
   }
+}
+
+// How long no byte has moved on `fd` in either direction, as the kernel counts it;
+// nullopt where it cannot tell. Reading it costs one getsockopt per sweep and nothing
+// on the data path.
+std::optional<Duration> quiet_for(int fd) {
+#if defined(__linux__)
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+  return std::chrono::milliseconds(std::min(info.tcpi_last_data_recv, info.tcpi_last_data_sent));
+#else
+  (void)fd;
+  return std::nullopt;
+#endif
+}
+
+// Whether the handler is parked in a recv or send on its own socket.
+bool waits_on_socket(const braid::detail::FiberRecord& rec, int fd) {
+  return rec.state == braid::detail::FiberState::parked && rec.wait.arg == fd &&
+         (std::strcmp(rec.wait.what, "recv") == 0 || std::strcmp(rec.wait.what, "send") == 0);
+}
+
+// One connection's idle check. Shutting the socket down (rather than killing the
+// handler) lets the handler see an ordinary end of stream and finish its own way.
+void check_idle(State& st, Connection& c, Duration limit) {
+  if (c.stream == nullptr || !c.task.valid()) return;
+  const int fd = c.stream->native_handle();
+  if (fd < 0 || !waits_on_socket(*c.task.state_ptr(), fd)) {
+    c.seen_waiting = false;
+    return;
+  }
+  if (c.shut) {  // still parked on it a sweep after the shutdown: end it the hard way
+    c.task.kill(false);
+    return;
+  }
+  // Seen waiting twice in a row, so a handler that only just started waiting after
+  // long work of its own (no traffic meanwhile) is not cut off at once.
+  if (!c.seen_waiting) {
+    c.seen_waiting = true;
+    return;
+  }
+  const std::optional<Duration> quiet = quiet_for(fd);
+  if (!quiet || *quiet < limit) return;
+  braid::detail::log().debug("StreamServer {}: closing {} (idle for {} ms)", st.name,
+                             c.stream->peer_address().to_string(),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(*quiet).count());
+  ::shutdown(fd, SHUT_RDWR);
+  c.shut = true;
+}
+
+// The idle sweep: every quarter of idle_timeout, one look at each connection.
+void sweep_idle(const std::shared_ptr<State>& st) {
+  const Duration limit = *st->opts.idle_timeout;
+  const Duration period = std::max<Duration>(limit / 4, 1ms);
+  std::vector<std::uint64_t> ids;
+  while (!st->sweep_stop.wait(period)) {
+    ids.clear();
+    for (const auto& entry : st->live) ids.push_back(entry.first);
+    for (const std::uint64_t id : ids) {
+      Hub::current().cooperate();  // thousands of connections: let the others run too
+      if (auto it = st->live.find(id); it != st->live.end()) check_idle(*st, it->second, limit);
+    }
+  }
+}
+
+void check_options(const ServerOptions& o) {
+  if (o.stop_timeout < Duration::zero()) {
+    throw std::invalid_argument("StreamServer: ServerOptions::stop_timeout is negative");
+  }
+  if (o.idle_timeout && *o.idle_timeout <= Duration::zero()) {
+    throw std::invalid_argument("StreamServer: ServerOptions::idle_timeout must be positive");
+  }
+#if !defined(__linux__)
+  if (o.idle_timeout) {
+    throw std::invalid_argument(
+        "StreamServer: ServerOptions::idle_timeout needs TCP_INFO, which only Linux has");
+  }
+#endif
 }
 
 }  // namespace
@@ -97,6 +228,7 @@ StreamServer::StreamServer(std::string host, std::uint16_t port, Handler handler
                            ServerOptions opts)
     : st_(std::make_shared<State>()) {
   if (!handler) throw std::invalid_argument("StreamServer: empty handler");
+  check_options(opts);
   st_->host = std::move(host);
   st_->requested_port = port;
   st_->handler = std::move(handler);
@@ -107,6 +239,7 @@ StreamServer::StreamServer(TcpListener listener, Handler handler, ServerOptions 
     : st_(std::make_shared<State>()) {
   if (!handler) throw std::invalid_argument("StreamServer: empty handler");
   if (!listener.is_open()) throw std::invalid_argument("StreamServer: listener is closed");
+  check_options(opts);
   st_->listener = std::move(listener);
   st_->handler = std::move(handler);
   st_->opts = opts;
@@ -136,6 +269,10 @@ void StreamServer::start() {
   st.started = true;
   st.acceptor = braid::spawn(SpawnOptions{"StreamServer " + st.name + " accept", 0},
                              [st = st_] { accept_loop(st); });
+  if (st.opts.idle_timeout) {
+    st.sweeper = braid::spawn(SpawnOptions{"StreamServer " + st.name + " idle sweep", 0},
+                              [st = st_] { sweep_idle(st); });
+  }
 }
 
 void StreamServer::serve_forever() {
@@ -159,23 +296,49 @@ void StreamServer::stop(std::optional<Duration> grace) {
       st.acceptor.join();
     }
   }
+  if (st.sweeper.valid()) {  // it parks only in its Event wait and cooperate()
+    st.sweep_stop.set();
+    st.sweeper.join();
+  }
 
   // A handler may be the one stopping the server: it is neither waited for nor killed.
   const std::uint64_t self = Hub::current().in_coroutine() ? Hub::current().running().id : 0;
   auto others = [&] { return st.live.size() - st.live.count(self); };
-  const detail::CallDeadline deadline(grace);
+  const detail::CallDeadline deadline(grace.value_or(st.opts.stop_timeout));
   while (others() > 0) {
     const auto left = deadline.remaining();
     if (left && *left <= Duration::zero()) break;
     st.changed.clear();
     if (!st.changed.wait(left)) break;
   }
+
+  // The grace is over: kill the rest, and give them a bounded time to unwind.
   std::vector<Task<void>> rest;
-  for (auto& [id, task] : st.live) {
-    if (id != self) rest.push_back(task);
+  for (auto& [id, c] : st.live) {
+    if (id != self) rest.push_back(c.task);
   }
   for (auto& t : rest) t.kill(false);
-  for (auto& t : rest) t.join();
+  const detail::CallDeadline unwind(kUnwindWait);
+  for (auto& t : rest) t.join(unwind.remaining());
+  // One that would not die (it caught GreenletExit and went on) keeps running, but its
+  // client is not left hanging: its connection is closed under it.
+  std::size_t stuck = 0;
+  for (auto& t : rest) {
+    auto it = st.live.find(t.id());
+    if (it == st.live.end()) continue;
+    if (t.ready()) {
+      st.live.erase(it);  // finished without running its body (killed before it started)
+      continue;
+    }
+    if (it->second.stream != nullptr) it->second.stream->close();
+    ++stuck;
+  }
+  if (stuck > 0) {
+    braid::detail::log().warn(
+        "StreamServer {}: {} handler(s) still running {} ms after being killed; their "
+        "connections are closed",
+        st.name, stuck, std::chrono::duration_cast<std::chrono::milliseconds>(kUnwindWait).count());
+  }
   st.stopped.set();
 }
 

@@ -4,6 +4,7 @@
 #include <braid/net/tcp_listener.hpp>
 #include <braid/net/tcp_stream.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -18,11 +19,25 @@ struct ServerOptions {
                                     // wait in the listen backlog
   int backlog = 1024;               // listen(2) backlog
   bool reuse_port = false;          // SO_REUSEPORT (pre-forked servers sharing a port)
+  // New fields go last: users aggregate-initialise the first three ({max, backlog, reuse}).
+  // stop()'s grace when it is given none (gevent's stop_timeout).
+  Duration stop_timeout = std::chrono::seconds(1);
+  // Shut a connection down when its handler waits on it (recv/send) while no byte has
+  // moved either way for this long (Linux: the kernel's TCP_INFO times). nullopt = never.
+  std::optional<Duration> idle_timeout = std::nullopt;
 };
 
 /// Accepts connections and runs `handler(stream)` for each in its own coroutine; the
 /// stream is closed when the handler returns. An exception from a handler is logged
-/// (at error) and closes that connection only; a kill (GreenletExit) is not logged.
+/// and closes that connection only: at error, except a peer that went away (reset,
+/// broken pipe, EOF mid-message), which is logged at debug; a kill (GreenletExit) is
+/// not logged.
+///
+/// With `idle_timeout`, a sweeper coroutine checks the connections every quarter of it:
+/// one whose handler is parked in recv/send on it while no byte has moved in either
+/// direction for `idle_timeout` is shut down (the handler's recv returns 0, a send fails
+/// with EPIPE, the peer sees EOF), so idle clients cannot hold every max_connections
+/// slot. The echo path pays nothing for it: the kernel keeps the last-traffic times.
 /// @par Example
 /// @code
 ///   braid::net::StreamServer server("127.0.0.1", 0, [](braid::net::TcpStream& s) {
@@ -53,9 +68,11 @@ class StreamServer {
   /// start() if needed, then parks until stop() is called (from another coroutine, a
   /// signal watcher or a handler).
   void serve_forever();
-  /// Closes the listener, lets running handlers finish for `grace` (nullopt: as long as
-  /// they take), then kills the rest and waits for them to unwind. A handler may call
-  /// it (it is not killed itself). Parks; a second call does nothing.
+  /// Closes the listener, lets running handlers finish for `grace` (nullopt: the
+  /// options' stop_timeout, 1 s by default), then kills the rest (GreenletExit) and
+  /// waits up to 1 s for them to unwind; a handler still running after that has its
+  /// connection closed and is left behind (logged). Always returns. A handler may call
+  /// it (it is neither waited for nor killed). Parks; a second call does nothing.
   void stop(std::optional<Duration> grace = {});
 
   /// The bound port (after start()); 0 before.
