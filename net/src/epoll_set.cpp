@@ -89,6 +89,9 @@ std::vector<std::pair<int, unsigned>> EpollSet::wait(std::optional<Duration> tim
     throw_error(boost::asio::error::bad_descriptor, "select: selector is closed");
   std::vector<epoll_event> events(capacity == 0 ? 1 : std::min<std::size_t>(capacity, 1024));
   const CallDeadline deadline(timeout);
+  // A selector loop whose descriptors are always ready never parks below: yield to the
+  // hub now and then (Hub::cooperate) so timers and other coroutines still run.
+  Hub::current().cooperate();
   for (;;) {
     int n;
     do {

@@ -53,6 +53,8 @@ ListenerCore::ListenerCore(int fd, std::string name)
 int ListenerCore::accept(SockAddr& peer) {
   const CallDeadline deadline(timeout_);
   Duration backoff = kFirstBackoff;
+  // A flood of connections keeps accept succeeding without a wait: yield now and then.
+  Hub::current().cooperate();
   for (;;) {
     if (!handle_.is_open()) {
       throw_error(boost::asio::error::bad_descriptor, fmt::format("accept on {}", name_));

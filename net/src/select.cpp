@@ -83,6 +83,9 @@ SelectResult select(std::span<const int> r, std::span<const int> w, std::span<co
 
   const detail::CallDeadline deadline(timeout);
   std::optional<detail::EpollSet> set;  // built only if the call has to wait
+  // Ready descriptors return at once: a select() loop over busy sockets yields to the hub
+  // now and then (Hub::cooperate), like every other fast path.
+  Hub::current().cooperate();
   for (;;) {
     if (poll_now(fds)) {
       SelectResult res = collect(fds, r, w, x);

@@ -52,6 +52,7 @@ std::size_t UdpSocket::send_to(std::span<const char> data, const detail::SockAdd
   if (!handle_.is_open()) detail::throw_error(boost::asio::error::bad_descriptor, what());
   const detail::CallDeadline deadline(timeout_);
   iovec iov{const_cast<char*>(data.data()), data.size()};
+  Hub::current().cooperate();  // a send that never blocks still yields now and then
   for (;;) {
     error_code ec;
     const long r = detail::send_iov(handle_.fd(), &iov, 1, to, ec);
@@ -70,6 +71,7 @@ std::size_t UdpSocket::recv_from(std::span<char> buf, detail::SockAddr* from) {
   };
   if (!handle_.is_open()) detail::throw_error(boost::asio::error::bad_descriptor, what());
   const detail::CallDeadline deadline(timeout_);
+  Hub::current().cooperate();  // datagrams that keep arriving still let the hub run
   for (;;) {
     error_code ec;
     const long r = detail::recv_from(handle_.fd(), buf.data(), buf.size(), from, ec);

@@ -71,6 +71,9 @@ std::size_t FdWatcher::read_some(void* buf, std::size_t n, std::optional<Duratio
     // A short read empties a pipe or stream socket, so after one the next read is left
     // to the reactor, which tries it only once the descriptor has become readable.
     if (may_have_data_) {
+      // A writer as fast as this reader keeps every read full: yield now and then
+      // (Hub::cooperate), or this loop would never go back to the hub.
+      Hub::current().cooperate();
       const ssize_t r = read_retry(fd_, buf, n);
       if (r >= 0) {
         may_have_data_ = static_cast<std::size_t>(r) == n;

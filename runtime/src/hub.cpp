@@ -378,13 +378,15 @@ std::size_t Hub::drain_io(boost::asio::io_context& ctx, bool after_block,
   const bool adopted = own_ctx_ == nullptr;
 #endif
   while (ran < kDrainBudget) {
+    // A stop() from the handler before (or from the run_one that preceded this drain)
+    // ends the turn before the next handler runs.
+    if (stop_requested_.load(std::memory_order_relaxed)) break;
 #if !defined(BOOST_ASIO_HAS_IOCP)
     if ((after_block || ran > 0) && !handler_next(sched, adopted)) break;
 #endif
     if (after_block && (ready_.size > 0 || root_->state == detail::FiberState::ready)) break;
     if (ctx.poll_one() == 0) break;
     ++ran;
-    if (stop_requested_.load(std::memory_order_relaxed)) break;
     if (ran % kClockEvery == 0 && turn_over(turn_end, until)) break;
   }
   return ran;
