@@ -2,7 +2,7 @@
 # and a pkg-config file. Never install a sanitized build: consumers could not link it.
 include(CMakePackageConfigHelpers)
 set(braid_cfgdir ${CMAKE_INSTALL_LIBDIR}/cmake/braid)
-set(braid_install_targets braid_abi_flags braid_braid)
+set(braid_install_targets braid_abi_flags braid_stack_flags braid_braid)
 set(braid_install_includes "")
 foreach(m ${braid_modules})
   list(APPEND braid_install_targets braid_${m})
@@ -51,5 +51,7 @@ if(BRAID_IO_URING)
   string(APPEND braid_pc_defines " -DBOOST_ASIO_HAS_IO_URING=1")
   string(APPEND braid_pc_requires " liburing")
 endif()
+# Big frames in the consumer's code must probe the guard under coroutine stacks too.
+set(braid_pc_cflags "${BRAID_STACK_CLASH_FLAG}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/braid.pc.in ${PROJECT_BINARY_DIR}/braid.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/braid.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

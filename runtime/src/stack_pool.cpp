@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -39,6 +40,24 @@ std::size_t round_to_pages(std::size_t n) noexcept {
   return (n + page - 1) / page * page;
 }
 
+// The guard under each stack must be at least as large as the biggest stack-pointer move
+// compiled code may make without touching memory, or a big frame lands in the next stack
+// down instead of the guard. With -fstack-clash-protection (exported by braid's CMake
+// package and braid.pc) that move is bounded by the compiler's probe interval:
+// - x86-64 / i386: GCC (--param stack-clash-protection-guard-size, default 2^12) and
+//   Clang (stack-probe-size, default 4096) probe every 4 KiB of a larger frame, top down,
+//   and count the return address that `call` pushed as a probe: one 4 KiB page suffices.
+// - AArch64 and others: GCC assumes Linux's 64 KiB guard there (default guard size 2^16;
+//   glibc enforces a 64 KiB thread guard on AArch64 for the same reason) and leaves frames
+//   below ~63 KiB unprobed: 64 KiB.
+// The guard is address space only (PROT_NONE or MADV_GUARD_INSTALL), never resident.
+// Without the flag no finite guard helps: a frame may be of any size.
+#if defined(__x86_64__) || defined(__i386__)
+constexpr std::size_t kProbeGuard = 4 * 1024;
+#else
+constexpr std::size_t kProbeGuard = 64 * 1024;
+#endif
+
 // Makes the page at `guard` inaccessible; prefers the non-splitting madvise.
 void install_guard(char* guard, std::size_t len) {
   if (g_guard_install_works.load(std::memory_order_relaxed) != 0) {
@@ -71,6 +90,11 @@ StackPoolStats stack_pool_stats() noexcept { return detail::StackPool::local().s
 
 namespace detail {
 
+std::size_t stack_guard_size() noexcept {
+  static const std::size_t guard = round_to_pages(std::max(page_size(), kProbeGuard));
+  return guard;
+}
+
 StackPool& StackPool::local() {
   static thread_local StackPool pool;
   return pool;
@@ -96,7 +120,7 @@ void StackPool::add_slab(std::size_t slot_size, SizeClass& cls) {
   // Push in reverse so the lowest addresses are handed out first.
   for (std::size_t i = slots; i-- > 0;) {
     char* slot = base + i * slot_size;
-    install_guard(slot, page_size());
+    install_guard(slot, stack_guard_size());
     cls.free.push_back(slot);
   }
 }
@@ -104,13 +128,14 @@ void StackPool::add_slab(std::size_t slot_size, SizeClass& cls) {
 StackSlot StackPool::allocate(std::size_t usable) {
   if (usable == 0) usable = default_stack_size();
   usable = round_to_pages(std::max(usable, kMinStack));
-  const std::size_t slot_size = usable + page_size();
+  const std::size_t guard = stack_guard_size();
+  const std::size_t slot_size = usable + guard;
   SizeClass& cls = classes_[slot_size];
   if (cls.free.empty()) add_slab(slot_size, cls);
   char* slot = cls.free.back();
   cls.free.pop_back();
   ++in_use_;
-  return StackSlot{slot + page_size(), usable, slot, page_size(), slot_size};
+  return StackSlot{slot + guard, usable, slot, guard, slot_size};
 }
 
 void StackPool::release(const StackSlot& slot) noexcept {
@@ -145,8 +170,8 @@ boost::context::stack_context PooledStack::allocate() {
 void PooledStack::deallocate(boost::context::stack_context& sctx) noexcept {
   // Runs on the next context after the coroutine's last switch, so the slot is unused.
   char* base = static_cast<char*>(sctx.sp) - sctx.size;
-  const std::size_t page = page_size();
-  StackPool::local().release(StackSlot{base, sctx.size, base - page, page, sctx.size + page});
+  const std::size_t guard = stack_guard_size();
+  StackPool::local().release(StackSlot{base, sctx.size, base - guard, guard, sctx.size + guard});
 }
 
 }  // namespace detail

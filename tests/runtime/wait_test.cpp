@@ -218,43 +218,6 @@ TEST_CASE("a kill reaches a coroutine in to_thread once the call returns", "[run
   REQUIRE_FALSE(t.successful());
 }
 
-TEST_CASE("a stack overflow is reported with the coroutine's name", "[runtime][stack][fork]") {
-#if defined(BRAID_ASAN) || defined(BRAID_TSAN)
-  SUCCEED("AddressSanitizer reports overflows itself");
-#else
-  int err[2];
-  REQUIRE(::pipe(err) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(err[1], STDERR_FILENO);
-    braid::detail::after_fork_in_child();
-    struct Recurse {
-      static int deep(int n) {
-        volatile char pad[512];
-        pad[0] = static_cast<char>(n);
-        return n == 0 ? pad[0] : deep(n - 1) + pad[0];
-      }
-    };
-    auto t = braid::spawn(braid::SpawnOptions{"deep-recursion", 64 * 1024},
-                          [] { return Recurse::deep(1 << 20); });
-    t.join();
-    ::_exit(0);  // not reached
-  }
-  ::close(err[1]);
-  std::string out;
-  char buf[512];
-  ssize_t n;
-  while ((n = ::read(err[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(err[0]);
-  int status = 0;
-  REQUIRE(::waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFSIGNALED(status));
-  REQUIRE(WTERMSIG(status) == SIGABRT);
-  REQUIRE_THAT(out, Catch::Contains("stack overflow in coroutine 'deep-recursion'"));
-#endif
-}
-
 TEST_CASE("after fork the child gets a fresh hub", "[runtime][fork]") {
   braid::Event never;
   auto parked = braid::spawn([&] { never.wait(); });  // the parent's, abandoned in the child

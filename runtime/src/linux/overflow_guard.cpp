@@ -49,8 +49,9 @@ void report_overflow(const FiberRecord& f) {
   append_number(out, end, f.id);
   append(out, end, ", stack ");
   append_number(out, end, f.stack.size / 1024);
-  append(out, end, " KiB); spawn it with a larger stack (SpawnOptions::stack_size) "
-                   "or raise braid::set_default_stack_size\n");
+  append(out, end,
+         " KiB); spawn it with a larger stack (SpawnOptions::stack_size) "
+         "or raise braid::set_default_stack_size");
   *out++ = '\n';
   (void)!::write(STDERR_FILENO, buf, static_cast<std::size_t>(out - buf));
 }

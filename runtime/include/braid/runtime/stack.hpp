@@ -1,9 +1,12 @@
 // Coroutine stacks: sizes and the allocator behind them.
 //
-// Stacks are carved from large slabs reserved with MAP_NORESERVE, each with a guard page
-// below it, and reused through a free list. Pages are committed by the kernel only when
+// Stacks are carved from large slabs reserved with MAP_NORESERVE, each with an
+// inaccessible guard below it (one page on x86-64, 64 KiB on AArch64: address space, not
+// memory), and reused through a free list. Pages are committed by the kernel only when
 // touched, so an idle coroutine costs the few pages it used. A stack overflow hits the
-// guard page and is reported with the coroutine's name before the process aborts.
+// guard and is reported with the coroutine's name before the process aborts. A single
+// frame larger than the guard reaches it only in code built with
+// -fstack-clash-protection, which braid's CMake package and braid.pc add for you.
 #pragma once
 
 #include <cstddef>

@@ -12,6 +12,11 @@
 
 namespace braid::detail {
 
+/// Bytes of inaccessible guard under every pooled stack: whole pages, at least the
+/// largest stack-pointer move code built with -fstack-clash-protection makes without a
+/// probe (4 KiB on x86-64, 64 KiB on AArch64). See stack_pool.cpp.
+std::size_t stack_guard_size() noexcept;
+
 class StackPool {
  public:
   StackPool() = default;
