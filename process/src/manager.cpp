@@ -198,6 +198,7 @@ void serve_client(int fd, const std::string& authkey, Store& store, braid::Event
     }
     send_reply(fd, ManagerReply{});
     for (;;) {
+      Hub::current().cooperate();  // a client that pipelines requests never lets us park
       const auto rq = decode_value<ManagerRequest>(read_frame(fd));
       send_reply(fd, store.handle(rq));
       if (rq.op == ManagerOp::shutdown) {
@@ -219,6 +220,7 @@ void serve_manager(int listen_fd, const std::string& authkey) {
   braid::Event stop;
   auto acceptor = braid::spawn([&] {
     for (;;) {
+      Hub::current().cooperate();  // a flood of connections keeps accept succeeding
       const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd >= 0) {
         braid::spawn([fd, &authkey, &store, &stop] { serve_client(fd, authkey, store, stop); });
@@ -268,6 +270,7 @@ void ManagerClient::connect() {
 
 ManagerReply ManagerClient::call(const ManagerRequest& req) {
   if (fd_ < 0 || pid_ != ::getpid()) connect();
+  Hub::current().cooperate();  // a fast manager's reply may be there before we wait
   std::lock_guard turn(*static_cast<braid::Lock*>(turn_.get()));
   write_frame(fd_, encode_value_frame(req));
   auto reply = decode_value<ManagerReply>(read_frame(fd_));

@@ -1,6 +1,7 @@
 #include <braid/process/queue.hpp>
 
 #include <braid/runtime/errors.hpp>
+#include <braid/runtime/hub.hpp>
 
 #include <fmt/format.h>
 
@@ -62,6 +63,9 @@ void QueueCore::copy_out(std::uint64_t pos, std::byte* dst, std::size_t n) const
 }
 
 bool QueueCore::put(std::span<const std::byte> item, bool block, std::optional<Duration> timeout) {
+  // A put with room (or a get of a non-empty queue) does not park: a producer loop would
+  // keep the hub waiting. The *_nowait forms never switch.
+  if (block) Hub::current().cooperate();
   State& s = *block_->get();
   const std::size_t need = kRecordHeader + item.size();
   if (need > s.capacity) {
@@ -87,6 +91,7 @@ bool QueueCore::put(std::span<const std::byte> item, bool block, std::optional<D
 }
 
 bool QueueCore::get(std::vector<std::byte>& out, bool block, std::optional<Duration> timeout) {
+  if (block) Hub::current().cooperate();  // as in put()
   State& s = *block_->get();
   const Until until(timeout);
   SharedLockGuard g(s.m);

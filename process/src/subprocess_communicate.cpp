@@ -2,12 +2,15 @@
 // coroutine alone. Every pipe is non-blocking; the loop does all the I/O it can, and
 // parks only when every pipe would block (on the one descriptor left, or on an
 // FdPoller when there are several), so no size of input or output can deadlock.
+// A child that writes faster than we read would keep every read succeeding: each read
+// goes through Hub::cooperate(), so the loop yields to the hub every few MiB.
 #include <braid/process/subprocess.hpp>
 
 #include "subprocess_impl.hpp"
 #include "subprocess_poller.hpp"
 
 #include <braid/coro/task.hpp>
+#include <braid/runtime/hub.hpp>
 #include <braid/runtime/wait.hpp>
 
 #include <fmt/format.h>
@@ -27,13 +30,15 @@ using braid::detail::Clock;
 using braid::detail::deadline_after;
 using braid::detail::remaining;
 
-// Read per pipe and round before the others get a turn.
-constexpr std::size_t kFairShare = 1024 * 1024;
+// Read per pipe and round before the others get a turn: one read of a full pipe, so each
+// Hub::cooperate() stands for one system call's worth of copying.
+constexpr std::size_t kFairShare = 64 * 1024;
 
 // Writes what the pipe takes now; true once all input is written or the child has
 // closed its stdin (EPIPE: it stopped reading, which Python ignores as well).
 bool write_available(PipeWriter& w, detail::PopenState& m) {
   while (m.input_done < m.input.size()) {
+    Hub::current().cooperate();  // a child that reads as fast as we write never blocks us
     const ssize_t n =
         ::write(w.fileno(), m.input.data() + m.input_done, m.input.size() - m.input_done);
     if (n > 0) {
@@ -96,6 +101,7 @@ class Pump {
       PipeReader& r = *readers_[i];
       const int fd = r.fileno();
       const std::size_t before = r.buffered().size();
+      Hub::current().cooperate();
       if (r.fill_available(kFairShare)) {  // EOF: the reader closed its descriptor
         if (poller_) poller_->remove(fd);
         readers_[i] = readers_[--nreaders_];

@@ -3,6 +3,7 @@
 #include <braid/process/subprocess.hpp>
 
 #include <braid/coro/task.hpp>
+#include <braid/runtime/hub.hpp>
 #include <braid/runtime/wait.hpp>
 
 #include <fmt/format.h>
@@ -18,6 +19,27 @@ namespace braid::subprocess {
 namespace {
 
 constexpr std::size_t kReadChunk = 64 * 1024;  // a default pipe's capacity
+// Buffers up to this size grow the ordinary way (one copy, well under a millisecond).
+constexpr std::size_t kPlainGrowth = 4 << 20;
+// Bytes copied per Hub::cooperate() when a bigger buffer grows: what one read brings.
+constexpr std::size_t kCopyPiece = 64 * 1024;
+
+// Makes room for `more` bytes after `buf`'s contents. Past kPlainGrowth, doubling a
+// std::string is one copy of everything read so far (tens of ms at 100 MiB, with the new
+// pages faulted in): that copy is done a piece at a time here, cooperating with the hub
+// between pieces. If a cooperate() throws (a kill, an enclosing Timeout), `buf` is as it
+// was.
+void reserve_cooperatively(std::string& buf, std::size_t more) {
+  const std::size_t need = buf.size() + more;
+  if (need <= buf.capacity() || need <= kPlainGrowth) return;
+  std::string bigger;
+  bigger.reserve(std::max(need, 2 * buf.capacity()));  // fresh pages: faulted as we copy
+  for (std::size_t off = 0; off < buf.size(); off += kCopyPiece) {
+    Hub::current().cooperate();
+    bigger.append(buf, off, kCopyPiece);
+  }
+  buf.swap(bigger);
+}
 
 using braid::detail::deadline_after;
 using braid::detail::remaining;
@@ -46,6 +68,7 @@ void PipeWriter::write(std::string_view data, std::optional<Duration> timeout) {
   const auto until = deadline_after(timeout);
   std::size_t done = 0;
   while (done < data.size()) {
+    Hub::current().cooperate();  // a child that reads as fast as we write never blocks us
     const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
@@ -91,6 +114,7 @@ bool PipeReader::fill_available(std::size_t limit) {
   std::size_t got = 0;
   while (!eof_ && got < limit) {
     const std::size_t old = buffer_.size();
+    reserve_cooperatively(buffer_, kReadChunk);
     buffer_.resize(old + kReadChunk);
     const ssize_t n = ::read(fd_, buffer_.data() + old, kReadChunk);
     buffer_.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
@@ -114,6 +138,7 @@ bool PipeReader::fill_once(std::optional<Duration> timeout, const char* what) {
   const auto until = deadline_after(timeout);
   const std::size_t before = buffer_.size();
   while (!eof_) {
+    Hub::current().cooperate();  // a child that writes fast keeps every read succeeding
     fill_available(kReadChunk);
     if (buffer_.size() > before) return true;
     if (!eof_) braid::wait_readable(fd_, remaining(until));

@@ -1,5 +1,6 @@
 #include <braid/process/synchronize.hpp>
 
+#include <braid/runtime/hub.hpp>
 #include <braid/runtime/log.hpp>
 
 #include <fmt/format.h>
@@ -36,6 +37,8 @@ class LockCore {
   explicit LockCore(bool recursive) : block_(0), cond_(&block_->cv), recursive_(recursive) {}
 
   bool acquire(std::optional<Duration> timeout) {
+    // An uncontended acquire does not park: a loop of acquire/release would hold the hub.
+    Hub::current().cooperate();
     const Until until(timeout);
     LockState& s = *block_.get();
     s.m.lock();
@@ -206,6 +209,7 @@ Semaphore::Semaphore(std::size_t n, bool bounded)
     : impl_(std::make_shared<detail::SemaphoreImpl>(n, bounded)) {}
 
 bool Semaphore::acquire(std::optional<Duration> timeout) {
+  Hub::current().cooperate();  // as in LockCore::acquire
   auto& s = *impl_->block.get();
   const detail::Until until(timeout);
   s.m.lock();
@@ -266,6 +270,7 @@ bool Event::is_set() const {
 }
 
 bool Event::wait(std::optional<Duration> timeout) {
+  Hub::current().cooperate();  // a set event does not park
   auto& s = *impl_->block.get();
   const detail::Until until(timeout);
   s.m.lock();

@@ -142,6 +142,7 @@ class PipeReader {
   // ---- for braid's own communicate(): never parks ----
   /// Reads into the buffer until the pipe is empty (false) or at EOF (true: then closes
   /// the descriptor). At most `limit` bytes per call, so one busy pipe cannot starve others.
+  /// A switch point all the same: growing a big buffer yields to the hub as it copies.
   bool fill_available(std::size_t limit);
   /// Everything buffered so far, without consuming it.
   const std::string& buffered() const noexcept { return buffer_; }
