@@ -32,6 +32,17 @@ template <std::size_t N>
   return p[0] + p[N - 1];
 }
 
+// braid's SIGSEGV handler, taken before Catch2 runs: the first hub installs it once per
+// process, and Catch2 puts its own in place for each test case (restoring what it found
+// afterwards). A child re-installs braid's, so these cases hold whether the hub was
+// created in this test case (ctest runs each alone) or in an earlier one.
+const struct sigaction kBraidSegvHandler = [] {
+  { braid::Hub installs_the_guard; }
+  struct sigaction sa {};
+  ::sigaction(SIGSEGV, nullptr, &sa);
+  return sa;
+}();
+
 struct ChildResult {
   int status = 0;
   std::string err;  // what the child wrote to stderr
@@ -50,6 +61,7 @@ ChildResult run_in_child(F&& body) {
     ::close(err[0]);
     ::close(err[1]);
     braid::detail::after_fork_in_child();
+    ::sigaction(SIGSEGV, &kBraidSegvHandler, nullptr);
     body();
     ::_exit(0);
   }
