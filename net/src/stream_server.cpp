@@ -167,14 +167,10 @@ bool waits_on_socket(const braid::detail::FiberRecord& rec, int fd) {
 // One connection's idle check. Shutting the socket down (rather than killing the
 // handler) lets the handler see an ordinary end of stream and finish its own way.
 void check_idle(State& st, Connection& c, Duration limit) {
-  if (c.stream == nullptr || !c.task.valid()) return;
+  if (c.stream == nullptr || !c.task.valid() || c.shut) return;
   const int fd = c.stream->native_handle();
   if (fd < 0 || !waits_on_socket(*c.task.state_ptr(), fd)) {
     c.seen_waiting = false;
-    return;
-  }
-  if (c.shut) {  // still parked on it a sweep after the shutdown: end it the hard way
-    c.task.kill(false);
     return;
   }
   // Seen waiting twice in a row, so a handler that only just started waiting after

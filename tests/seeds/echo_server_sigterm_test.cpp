@@ -5,6 +5,7 @@
 #include <braid/net.hpp>
 
 #include "net_example_support.hpp"
+#include "run_example.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -148,4 +149,30 @@ TEST_CASE("S23 echo_server stops on SIGTERM under 500 streaming connections with
   INFO(eof << " EOF, " << reset << " reset, " << hang << " hanging, " << failed
            << " failed (first: " << first_error << ")");
   CHECK(eof + reset == kConnections);
+}
+
+TEST_CASE("S23 echo_server --idle-timeout frees a --max-connections slot held by an idle client",
+          "[seeds][net]") {
+  braid::test::ServerProcess server(
+      "echo_server", {"--port", "0", "--max-connections", "1", "--idle-timeout", "0.2"});
+  const int port = server.wait_port();
+  REQUIRE(port > 0);
+  const auto p = static_cast<std::uint16_t>(port);
+  auto idle = braid::net::TcpStream::connect("127.0.0.1", p, 5s);
+  idle.set_timeout(5s);
+  idle.sendall("hi");
+  REQUIRE(idle.recv(8) == "hi");  // holds the only slot from here
+  auto next = braid::net::TcpStream::connect("127.0.0.1", p, 5s);
+  next.set_timeout(5s);
+  next.sendall("next");
+  CHECK(next.recv(8) == "next");  // served once the idle one was closed
+  CHECK(idle.recv(8).empty());
+  next.close();  // no open connection left: the stop needs no grace
+  CHECK(server.stop(SIGTERM) == 0);
+}
+
+TEST_CASE("S23 echo_server refuses a non-positive --idle-timeout", "[seeds][net]") {
+  auto r = braid::test::run_example("echo_server", "--idle-timeout 0", true);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.find("usage:") != std::string::npos);
 }
