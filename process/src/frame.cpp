@@ -1,7 +1,9 @@
+// The I/O half of the frame layer (detail/frame.hpp): writing frames, and reading them
+// exactly (read_frame) or with read-ahead (FrameReader). The format itself is in
+// frame_codec.cpp.
 #include <braid/process/detail/frame.hpp>
 
 #include <braid/runtime/detail/fd_watcher.hpp>
-#include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -12,23 +14,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
-#include <limits>
 #include <system_error>
 
 namespace braid::process::detail {
 namespace {
-
-constexpr std::size_t kReadChunk = 64 * 1024;
-
-std::string hex_bytes(const std::byte* p, std::size_t n) {
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) {
-    s += fmt::format("{:02x}", static_cast<unsigned>(p[i]));
-    if (i + 1 < n) s += ' ';
-  }
-  return s;
-}
 
 // Reads exactly `n` bytes into `out`, parking while none are available. Returns the
 // count read before EOF (== n unless the stream ended). `first_timeout` applies only
@@ -37,6 +26,7 @@ std::size_t read_exact(int fd, std::byte* out, std::size_t n, std::optional<Dura
                        bool first) {
   std::size_t got = 0;
   while (got < n) {
+    Hub::current().cooperate();  // a writer as fast as we read must not keep the hub away
     const ssize_t r = braid::detail::read_retry(fd, out + got, n - got);
     if (r > 0) {
       got += static_cast<std::size_t>(r);
@@ -52,73 +42,21 @@ std::size_t read_exact(int fd, std::byte* out, std::size_t n, std::optional<Dura
   return got;
 }
 
+// The stream on `fd` ended inside a frame: `got` of its bytes (header included) had
+// arrived; `announced` is the header's payload length once the header was complete.
+[[noreturn]] void throw_truncated(int fd, std::size_t got, std::optional<std::size_t> announced) {
+  if (!announced) {
+    throw FrameError(
+        fmt::format("truncated frame on fd {}: the stream ended after {} of {} header bytes", fd,
+                    got, kFrameHeaderSize));
+  }
+  throw FrameError(fmt::format(
+      "truncated frame on fd {}: its header announced {} payload bytes, the stream ended "
+      "after {} of them",
+      fd, *announced, got - kFrameHeaderSize));
+}
+
 }  // namespace
-
-void put_frame_header(std::byte* out, std::size_t payload_size) {
-  if (payload_size > std::numeric_limits<std::uint32_t>::max()) {
-    throw FrameError(fmt::format("frame payload of {} bytes does not fit the 32-bit length field",
-                                 payload_size));
-  }
-  const auto n = static_cast<std::uint32_t>(payload_size);
-  out[0] = std::byte{kFrameMagic0};
-  out[1] = std::byte{kFrameMagic1};
-  out[2] = std::byte{kFrameVersion};
-  out[3] = std::byte{0};
-  for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<std::byte>((n >> (8 * i)) & 0xff);
-}
-
-std::size_t parse_frame_header(const std::byte* in, std::size_t max_payload) {
-  if (in[0] != std::byte{kFrameMagic0} || in[1] != std::byte{kFrameMagic1}) {
-    throw FrameError(fmt::format("malformed frame: bad magic (header bytes {})",
-                                 hex_bytes(in, kFrameHeaderSize)));
-  }
-  if (in[2] != std::byte{kFrameVersion}) {
-    throw FrameError(
-        fmt::format("malformed frame: unsupported version {}", static_cast<unsigned>(in[2])));
-  }
-  if (in[3] != std::byte{0}) {
-    throw FrameError(
-        fmt::format("malformed frame: unknown flags 0x{:02x}", static_cast<unsigned>(in[3])));
-  }
-  std::uint32_t n = 0;
-  for (int i = 0; i < 4; ++i) n |= static_cast<std::uint32_t>(in[4 + i]) << (8 * i);
-  if (n > max_payload) {
-    throw FrameError(
-        fmt::format("oversized frame: {} bytes announced, the limit is {}", n, max_payload));
-  }
-  return n;
-}
-
-std::vector<std::byte> encode_frame(std::span<const std::byte> payload) {
-  std::vector<std::byte> frame(kFrameHeaderSize + payload.size());
-  put_frame_header(frame.data(), payload.size());
-  if (!payload.empty())
-    std::memcpy(frame.data() + kFrameHeaderSize, payload.data(), payload.size());
-  return frame;
-}
-
-std::streamsize ByteSink::xsputn(const char* s, std::streamsize n) {
-  const auto* p = reinterpret_cast<const std::byte*>(s);
-  out_.insert(out_.end(), p, p + n);
-  return n;
-}
-
-ByteSink::int_type ByteSink::overflow(int_type ch) {
-  if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
-  out_.push_back(static_cast<std::byte>(ch));
-  return ch;
-}
-
-ByteSource::ByteSource(std::span<const std::byte> in) {
-  // std::streambuf wants char*; the buffer is only read through it.
-  char* p = const_cast<char*>(reinterpret_cast<const char*>(in.data()));
-  setg(p, p, p + in.size());
-}
-
-void throw_decode_error(const char* type, const std::string& why) {
-  throw FrameError(
-      fmt::format("malformed frame payload: cannot decode a value of type {}: {}", type, why));
-}
 
 void set_nonblocking(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
@@ -159,40 +97,27 @@ std::vector<std::byte> read_frame(int fd, std::optional<Duration> timeout,
   std::byte header[kFrameHeaderSize];
   const std::size_t got = read_exact(fd, header, kFrameHeaderSize, timeout, true);
   if (got == 0) throw EOFError(fmt::format("read_frame fd {}: end of stream", fd));
-  if (got < kFrameHeaderSize) {
-    throw FrameError(
-        fmt::format("truncated frame on fd {}: the stream ended after {} of {} "
-                    "header bytes",
-                    fd, got, kFrameHeaderSize));
-  }
+  if (got < kFrameHeaderSize) throw_truncated(fd, got, std::nullopt);
   const std::size_t n = parse_frame_header(header, max_payload);
-  std::vector<std::byte> payload(n);
-  const std::size_t body = read_exact(fd, payload.data(), n, std::nullopt, false);
-  if (body < n) {
-    throw FrameError(fmt::format(
-        "truncated frame on fd {}: the stream ended after {} of {} payload bytes", fd, body, n));
+  // The payload's buffer doubles as its bytes arrive: the header's length is a claim a
+  // peer can make for free, so it never sizes the allocation by itself.
+  std::vector<std::byte> payload;
+  std::size_t body = 0;
+  while (body < n) {
+    const std::size_t step = std::min(n - body, std::max(kFrameReadChunk, body));
+    payload.resize(body + step);
+    const std::size_t r = read_exact(fd, payload.data() + body, step, std::nullopt, false);
+    body += r;
+    if (r < step) throw_truncated(fd, kFrameHeaderSize + body, n);
   }
   return payload;
 }
 
-bool FrameReader::has_frame() const {
-  if (end_ - begin_ < kFrameHeaderSize) return false;
-  const std::size_t n = parse_frame_header(buf_.data() + begin_, max_);
-  return end_ - begin_ >= kFrameHeaderSize + n;
-}
-
 bool FrameReader::fill(braid::detail::FdWatcher& watcher, std::optional<Duration> timeout,
                        const char* what) {
-  if (begin_ == end_) {
-    begin_ = end_ = 0;
-  } else if (begin_ > 0 && buf_.size() - end_ < kReadChunk) {
-    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
-    end_ -= begin_;
-    begin_ = 0;
-  }
-  if (buf_.size() - end_ < kReadChunk) buf_.resize(end_ + kReadChunk);
-  const std::size_t n = watcher.read_some(buf_.data() + end_, buf_.size() - end_, timeout, what);
-  end_ += n;
+  const std::span<std::byte> room = buf_.room();
+  const std::size_t n = watcher.read_some(room.data(), room.size(), timeout, what);
+  buf_.commit(n);
   return n > 0;
 }
 
@@ -204,31 +129,18 @@ std::vector<std::byte> FrameReader::read(braid::detail::FdWatcher& watcher, int 
     if (!until) return std::nullopt;
     return std::max(Duration::zero(), *until - std::chrono::steady_clock::now());
   };
-  std::size_t need = kFrameHeaderSize;
   for (;;) {
-    const std::size_t have = end_ - begin_;
-    if (have >= kFrameHeaderSize) {
-      need = kFrameHeaderSize + parse_frame_header(buf_.data() + begin_, max_);
-      if (have >= need) break;
-      // Large frames: make room for all of it at once instead of growing chunk by chunk.
-      if (buf_.size() - begin_ < need) buf_.resize(begin_ + need);
+    if (const auto frame = buf_.front()) {
+      std::vector<std::byte> payload(frame->begin(), frame->end());
+      buf_.pop();
+      return payload;
     }
     if (!fill(watcher, remaining(), what)) {
-      if (have == 0) {
-        throw EOFError(fmt::format("{} fd {}: the other end is closed", what, fd));
-      }
-      throw FrameError(fmt::format(
-          "truncated frame on fd {}: the stream ended after {} of {} bytes", fd, have, need));
+      const std::size_t have = buf_.buffered();
+      if (have == 0) throw EOFError(fmt::format("{} fd {}: the other end is closed", what, fd));
+      throw_truncated(fd, have, buf_.announced());
     }
   }
-  const std::byte* p = buf_.data() + begin_ + kFrameHeaderSize;
-  std::vector<std::byte> payload(p, p + (need - kFrameHeaderSize));
-  begin_ += need;
-  if (begin_ == end_) {
-    begin_ = end_ = 0;
-    if (buf_.size() > 16 * kReadChunk) std::vector<std::byte>().swap(buf_);  // after a big frame
-  }
-  return payload;
 }
 
 }  // namespace braid::process::detail

@@ -111,16 +111,6 @@ void log_callback_error(std::exception_ptr e) noexcept {
   }
 }
 
-std::size_t load_count(InArchive& ar, std::size_t expected) {
-  cereal::size_type n = 0;
-  ar(cereal::make_size_tag(n));
-  if (n != expected) {
-    throw FrameError(
-        fmt::format("Pool: a chunk came back with {} results for {} inputs", n, expected));
-  }
-  return static_cast<std::size_t>(n);
-}
-
 std::vector<std::size_t> chunk_starts(std::size_t n, std::size_t chunksize) {
   std::vector<std::size_t> starts;
   if (chunksize == 0) chunksize = 1;

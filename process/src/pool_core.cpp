@@ -1,6 +1,7 @@
 // The dispatcher: the queue of jobs, which worker gets the next one, what happens to a
 // reply, callbacks, and the pool's lifecycle (close, join, terminate).
 #include "pool_internal.hpp"
+#include "pool_reply_codec.hpp"
 
 #include <braid/process/pool.hpp>
 #include <braid/runtime/log.hpp>
@@ -145,12 +146,7 @@ void PoolCore::complete(Job& job, std::uint8_t status, InArchive& in) {
           FrameError(fmt::format("Pool: a task's result did not decode: {}", e.what())));
     }
   } else {
-    std::string type, what;
-    try {
-      in(type, what);
-    } catch (const std::exception&) {
-      what = "(the error report did not decode)";
-    }
+    auto [type, what] = read_reply_error(in);
     if (status == kReplyInitFailed) {
       err = std::make_exception_ptr(
           RemoteError(fmt::format("the worker's initializer raised {}: {}", type, what)));

@@ -1,6 +1,7 @@
 // The parent's side of one worker: fork it, feed it, read its replies, notice its death,
 // bury it and start the next one. All of it runs in the hub, in two coroutines per slot.
 #include "pool_internal.hpp"
+#include "pool_reply_codec.hpp"
 
 #include <braid/coro/sleep.hpp>
 #include <braid/process/pool.hpp>
@@ -27,7 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 using boost::asio::posix::stream_descriptor;
 
-constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kMaxIov = 64;
 // The worker runs its tasks on the stack it was forked on: this coroutine's. Give it
 // what a main thread gets; pages are committed only when touched.
@@ -186,17 +186,10 @@ bool Slot::spin_for_reply(Proc& p, std::chrono::nanoseconds spin) {
   return false;
 }
 
-// Keeps room for the next read, and for all of a large frame once its header is known.
+// Keeps room for the next read; `frame_size`: bytes the frame being read still lacks. The
+// buffer grows with what arrives, never to what a header announces (frame_codec.hpp).
 void Slot::make_room(Proc& p, std::size_t frame_size) {
-  if (p.in_begin == p.in_end) p.in_begin = p.in_end = 0;
-  const std::size_t want = std::max(kReadChunk, frame_size);
-  if (p.in.size() - p.in_end >= want && frame_size == 0) return;
-  if (p.in_begin > 0) {
-    std::memmove(p.in.data(), p.in.data() + p.in_begin, p.in_end - p.in_begin);
-    p.in_end -= p.in_begin;
-    p.in_begin = 0;
-  }
-  if (p.in.size() < p.in_end + want) p.in.resize(p.in_end + want);
+  make_read_room(p.in, p.in_begin, p.in_end, frame_size);
 }
 
 bool Slot::handle_frames(Proc& p) {
@@ -218,26 +211,21 @@ bool Slot::handle_frames(Proc& p) {
     if (!handle_reply(p, payload)) return false;
     p.in_begin += kFrameHeaderSize + n;
   }
-  // A big frame's buffer is not kept once it has been consumed.
-  if (p.in_begin == p.in_end && p.in.size() > 16 * kReadChunk) {
-    std::vector<std::byte>().swap(p.in);
-    p.in_begin = p.in_end = 0;
-  }
+  trim_read_buffer(p.in, p.in_begin, p.in_end);  // a big frame's buffer is not kept
   return true;
 }
 
 bool Slot::handle_reply(Proc& p, std::span<const std::byte> payload) {
   ByteSource src(payload);
   InArchive ar(src);
-  std::uint64_t id = 0;
-  std::uint8_t status = 0;
-  std::uint64_t run_ns = 0;
+  ReplyHead head;
   try {
-    ar(id, status, run_ns);
+    head = read_reply_head(ar);
   } catch (const std::exception& e) {
     braid::detail::log().error("Pool: worker {} sent an undecodable reply: {}", p.pid, e.what());
     return false;
   }
+  const std::uint64_t id = head.id;
   if (p.inflight.empty() || p.inflight.front().id != id || p.outbox.size() >= p.inflight.size()) {
     braid::detail::log().error("Pool: worker {} replied to job {}, which it does not hold", p.pid,
                                id);
@@ -245,8 +233,8 @@ bool Slot::handle_reply(Proc& p, std::span<const std::byte> payload) {
   }
   Job job = std::move(p.inflight.front());
   p.inflight.pop_front();
-  core_.note_run_time(std::chrono::nanoseconds(run_ns));
-  core_.complete(job, status, ar);
+  core_.note_run_time(head.run_time);
+  core_.complete(job, head.status, ar);
   return true;
 }
 
