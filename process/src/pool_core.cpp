@@ -79,8 +79,8 @@ void PoolCore::submit(Job job) {
 }
 
 void PoolCore::submit(std::vector<Job> jobs) {
-  for (Job& j : jobs) backlog_.push_back(std::move(j));
   outstanding_ += jobs.size();
+  backlog_.push_back(std::move(jobs));
   pump();
 }
 
@@ -179,8 +179,7 @@ void PoolCore::on_start_failure(std::exception_ptr e) {
   for (auto& s : slots_) {
     if (s->pid() > 0) return;  // another worker will take the queue
   }
-  std::deque<Job> jobs = std::move(backlog_);
-  backlog_.clear();
+  std::deque<Job> jobs = backlog_.take_all();
   for (Job& j : jobs) fail(j, e);
 }
 
@@ -215,6 +214,7 @@ void PoolCore::run_callbacks() {
       callback_wake_.wait(std::nullopt, braid::detail::WaitInfo{"Pool callbacks idle"});
       continue;
     }
+    Hub::current().cooperate();  // thousands of results may be waiting for their callbacks
     std::shared_ptr<Sink> s = std::move(callbacks_.front());
     callbacks_.pop_front();
     callback_running_ = true;
@@ -275,15 +275,17 @@ void PoolCore::terminate() noexcept {
   for (auto& s : slots_) s->reap_process();
   // Whatever has no reply yet never will: fail it (callbacks do not run any more).
   const std::string why = "Pool: terminated before the task finished";
-  std::deque<Job> jobs = std::move(backlog_);
-  backlog_.clear();
+  std::deque<Job> jobs = backlog_.take_all();
+  const std::size_t queued = jobs.size();  // these never reached a worker
   for (auto& s : slots_) {
     for (Job& j : s->take_jobs()) jobs.push_back(std::move(j));
   }
-  for (Job& j : jobs) {
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    Job& j = jobs[i];
     j.sink->drop_callbacks();
+    const LostTaskState state = i < queued ? LostTaskState::not_started : LostTaskState::unknown;
     try {
-      fail(j, std::make_exception_ptr(WorkerLostError(why)));
+      fail(j, std::make_exception_ptr(WorkerLostError(why, state)));
     } catch (...) {
       // publish() lets only GreenletExit through, and no callback runs here.
     }

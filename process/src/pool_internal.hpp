@@ -5,12 +5,14 @@
 #include <braid/coro/task.hpp>
 #include <braid/process/detail/child_exit.hpp>
 #include <braid/process/detail/pool_core.hpp>
+#include <braid/process/detail/shared_state.hpp>
 #include <braid/runtime/detail/wait_queue.hpp>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -20,6 +22,10 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace braid::process {
+enum class LostTaskState : unsigned char;  // pool.hpp
+}
 
 namespace braid::process::detail {
 
@@ -44,31 +50,47 @@ std::vector<int> pool_fds();
 /// Demangled type and what() of the exception being handled (inside a catch block).
 std::pair<std::string, std::string> describe_current_exception();
 
+/// What a worker tells its parent without a system call, in a page they share: how many
+/// tasks it has started and finished. Its replies are batched, so when it dies these are
+/// what say which of the tasks it held ran, and whether the rest ever started.
+struct WorkerProgress {
+  std::atomic<std::uint64_t> started{0};   // tasks whose function was entered
+  std::atomic<std::uint64_t> finished{0};  // tasks whose reply was complete (maybe unsent)
+};
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "shared with another process");
+
 /// The child side: runs tasks read from `fd` until EOF, then _exit. Never returns.
 [[noreturn]] void worker_main(int fd, const PoolConfig& cfg, pid_t parent,
-                              const std::vector<int>& inherited) noexcept;
+                              const std::vector<int>& inherited, WorkerProgress* progress) noexcept;
 
 /// One worker process as the parent sees it (one generation of a Slot).
 struct Proc {
-  Proc(pid_t pid_, int fd_, boost::asio::io_context& ctx);
+  Proc(pid_t pid_, int fd_, boost::asio::io_context& ctx,
+       std::unique_ptr<SharedMapping> progress_page);
 
   pid_t pid;
   ChildWatch watch;                            // its exit, through a pidfd
   boost::asio::posix::stream_descriptor desc;  // our end, registered once with the reactor
   int fd;                                      // desc's descriptor
-  std::deque<Job> inflight;                    // queued on it, in reply order
-  std::deque<std::vector<std::byte>> outbox;   // frames of the last outbox.size() inflight
-  std::size_t out_offset = 0;                  // bytes of outbox.front() already written
-  std::size_t budget;                          // tasks it may still be sent
-  bool write_failed = false;                   // EPIPE and the like: it is going away
-  bool dead = false;                           // being buried: take no more work
-  std::vector<std::byte> in;                   // replies read, [in_begin, in_end) unparsed
+  std::unique_ptr<SharedMapping> page;         // holds *progress
+  const WorkerProgress* progress;              // written by the worker
+  // Queued on it, in reply order. Each keeps its request frame until its reply, so a task
+  // the worker received but never started can go back to the queue if the worker dies.
+  std::deque<Job> inflight;
+  std::size_t unsent = 0;      // the last `unsent` of inflight are not fully written yet
+  std::size_t out_offset = 0;  // bytes of the first of them already written
+  std::uint64_t replied = 0;   // replies received (compared with progress->finished)
+  std::size_t budget;          // tasks it may still be sent
+  bool write_failed = false;   // EPIPE and the like: it is going away
+  bool dead = false;           // being buried: take no more work
+  std::vector<std::byte> in;   // replies read, [in_begin, in_end) unparsed
   std::size_t in_begin = 0;
   std::size_t in_end = 0;
 };
 
 /// A worker slot: supervises successive worker processes (fork, read replies, bury,
-/// replace), with a writer coroutine that drains the outbox when the socket is full.
+/// replace), with a writer coroutine that writes the rest of the requests when the socket
+/// is full.
 class Slot {
  public:
   Slot(PoolCore& core, unsigned index);
@@ -101,6 +123,13 @@ class Slot {
  private:
   enum class Outcome { idle_exit, eof, protocol_error };
   enum class Flush { done, would_block, failed };
+  // How far a dead worker got with the jobs it held (see assess_loss).
+  struct Loss {
+    std::size_t received = 0;   // jobs whose frame it was sent in full
+    std::size_t completed = 0;  // of those, finished but not replied to
+    std::size_t running = 0;    // of those, started but not finished (0 or 1)
+    bool progressed = false;    // it started at least one task in its life
+  };
 
   void supervise();
   void write_loop();
@@ -110,9 +139,13 @@ class Slot {
   bool handle_frames(Proc& p);
   bool handle_reply(Proc& p, std::span<const std::byte> payload);
   void bury(Outcome o);
+  Loss assess_loss(const Proc& p) const noexcept;
+  static std::size_t first_unsent(const Proc& p) noexcept { return p.inflight.size() - p.unsent; }
   void make_room(Proc& p, std::size_t frame_size);
   Flush flush(Proc& p) noexcept;
-  std::string describe_loss(const Proc& p, std::optional<int> status, Outcome o) const;
+  std::string describe_loss(const Proc& p, std::optional<int> status, Outcome o,
+                            const std::vector<std::pair<Job, LostTaskState>>& lost,
+                            std::size_t requeued) const;
 
   PoolCore& core_;
   unsigned index_;                  // position in the pool, for names

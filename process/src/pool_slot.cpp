@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -43,10 +44,31 @@ void await_ready(stream_descriptor& desc, stream_descriptor::wait_type w, const 
                                 std::nullopt, braid::detail::WaitInfo{what, desc.native_handle()});
 }
 
+// What the error of a lost task adds about that task.
+const char* lost_task_text(LostTaskState s) noexcept {
+  switch (s) {
+    case LostTaskState::completed:
+      return "this task had run to completion, but its result died with the worker";
+    case LostTaskState::running:
+      return "this task was running when the worker died: it may have run, in part or fully";
+    case LostTaskState::not_started:
+      return "this task had not started: retrying it repeats nothing";
+    case LostTaskState::unknown:
+      break;
+  }
+  return "this task may have run, in part or fully";
+}
+
 }  // namespace
 
-Proc::Proc(pid_t pid_, int fd_, boost::asio::io_context& ctx)
-    : pid(pid_), watch(pid_), desc(ctx, fd_), fd(fd_) {}
+Proc::Proc(pid_t pid_, int fd_, boost::asio::io_context& ctx,
+           std::unique_ptr<SharedMapping> progress_page)
+    : pid(pid_),
+      watch(pid_),
+      desc(ctx, fd_),
+      fd(fd_),
+      page(std::move(progress_page)),
+      progress(static_cast<const WorkerProgress*>(page->data())) {}
 
 Slot::Slot(PoolCore& core, unsigned index) : core_(core), index_(index) {}
 
@@ -66,8 +88,8 @@ bool Slot::accepting() const noexcept {
 
 void Slot::enqueue(Job job) {
   Proc& p = *proc_;
-  p.outbox.push_back(std::move(job.request));
   p.inflight.push_back(std::move(job));
+  ++p.unsent;
   if (p.budget != std::numeric_limits<std::size_t>::max()) --p.budget;
   if (p.inflight.size() == 1) reader_wake_.notify_one();
 }
@@ -104,6 +126,8 @@ void Slot::supervise() {
 }
 
 void Slot::start_process() {
+  auto page = std::make_unique<SharedMapping>(sizeof(WorkerProgress));
+  auto* progress = new (page->data()) WorkerProgress();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
     throw std::system_error(errno, std::generic_category(), "Pool: socketpair");
@@ -115,7 +139,7 @@ void Slot::start_process() {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(sv[0]);
-    worker_main(sv[1], core_.config(), parent, inherited);
+    worker_main(sv[1], core_.config(), parent, inherited, progress);
   }
   const int err = errno;
   ::close(sv[1]);
@@ -126,7 +150,7 @@ void Slot::start_process() {
   std::shared_ptr<Proc> p;
   try {
     set_nonblocking(sv[0]);
-    p = std::make_shared<Proc>(pid, sv[0], Hub::current().context());
+    p = std::make_shared<Proc>(pid, sv[0], Hub::current().context(), std::move(page));
   } catch (...) {
     ::close(sv[0]);
     ::kill(pid, SIGKILL);
@@ -207,6 +231,8 @@ bool Slot::handle_frames(Proc& p) {
       make_room(p, kFrameHeaderSize + n - have);
       break;
     }
+    // One read can bring thousands of small replies, each decoded and delivered here.
+    Hub::current().cooperate();
     const std::span<const std::byte> payload(p.in.data() + p.in_begin + kFrameHeaderSize, n);
     if (!handle_reply(p, payload)) return false;
     p.in_begin += kFrameHeaderSize + n;
@@ -226,20 +252,21 @@ bool Slot::handle_reply(Proc& p, std::span<const std::byte> payload) {
     return false;
   }
   const std::uint64_t id = head.id;
-  if (p.inflight.empty() || p.inflight.front().id != id || p.outbox.size() >= p.inflight.size()) {
+  if (p.inflight.empty() || p.inflight.front().id != id || p.unsent >= p.inflight.size()) {
     braid::detail::log().error("Pool: worker {} replied to job {}, which it does not hold", p.pid,
                                id);
     return false;
   }
   Job job = std::move(p.inflight.front());
   p.inflight.pop_front();
+  ++p.replied;
   core_.note_run_time(head.run_time);
   core_.complete(job, head.status, ar);
   return true;
 }
 
-// The worker is gone (or going): reap it, put back the jobs it never received, and fail
-// the ones it held. The Proc stays visible (dead) until then, so terminate() can find it.
+// The worker is gone (or going): reap it, put back the jobs it never started, and fail
+// the ones it did. The Proc stays visible (dead) until then, so terminate() can find it.
 void Slot::bury(Outcome o) {
   Proc& p = *proc_;
   p.dead = true;
@@ -251,26 +278,59 @@ void Slot::bury(Outcome o) {
     p.watch.send_signal(SIGKILL);
     status = p.watch.wait(1s);
   }
-  // Frames still in the outbox never fully reached the worker: it cannot have started
-  // them, so they go back to the queue instead of failing.
-  std::deque<Job> unsent;
-  while (!p.outbox.empty()) {
-    Job j = std::move(p.inflight.back());
-    p.inflight.pop_back();
-    j.request = std::move(p.outbox.back());
-    p.outbox.pop_back();
-    unsent.push_front(std::move(j));
+  const Loss loss = assess_loss(p);
+  std::deque<Job> again;  // back to the queue, in order
+  std::vector<std::pair<Job, LostTaskState>> lost;
+  for (std::size_t i = 0; i < p.inflight.size(); ++i) {
+    Job& j = p.inflight[i];
+    if (i < loss.completed) {
+      lost.emplace_back(std::move(j), LostTaskState::completed);
+    } else if (i < loss.completed + loss.running) {
+      lost.emplace_back(std::move(j), LostTaskState::running);
+    } else if (i < loss.received && !status) {
+      // Not reaped even after SIGKILL: it may still start them. Never run a task twice.
+      lost.emplace_back(std::move(j), LostTaskState::unknown);
+    } else if (i < loss.received && !loss.progressed) {
+      lost.emplace_back(std::move(j), LostTaskState::not_started);
+    } else {
+      again.push_back(std::move(j));
+    }
   }
-  std::deque<Job> lost = std::move(p.inflight);
   p.inflight.clear();
-  const std::string why = lost.empty() ? std::string() : describe_loss(p, status, o);
+  p.unsent = 0;
+  std::string why;
+  if (!lost.empty()) why = describe_loss(p, status, o, lost, again.size());
   std::shared_ptr<Proc> keep = std::move(proc_);  // destroyed at the end of this call
-  if (!unsent.empty()) core_.requeue_front(std::move(unsent));
-  for (Job& j : lost) core_.fail(j, std::make_exception_ptr(WorkerLostError(why)));
+  if (!again.empty()) core_.requeue_front(std::move(again));
+  for (auto& [j, state] : lost) {
+    core_.fail(j, std::make_exception_ptr(WorkerLostError(why + lost_task_text(state), state)));
+  }
   core_.pump();
 }
 
-std::string Slot::describe_loss(const Proc& p, std::optional<int> status, Outcome o) const {
+// Of the jobs the worker held, in order: those whose frame it received in full, of which
+// the first `completed` had finished (their replies were batched and died with it) and the
+// next `running` had started. The others never began: a frame not fully written cannot
+// have been read, and the progress page counts every task the worker entered.
+Slot::Loss Slot::assess_loss(const Proc& p) const noexcept {
+  Loss l;
+  l.received = first_unsent(p);
+  const std::uint64_t started = p.progress->started.load(std::memory_order_acquire);
+  const std::uint64_t finished = p.progress->finished.load(std::memory_order_acquire);
+  const auto clamp = [](std::uint64_t v, std::size_t max) {
+    return static_cast<std::size_t>(std::min<std::uint64_t>(v, max));
+  };
+  l.completed = clamp(finished > p.replied ? finished - p.replied : 0, l.received);
+  l.running = clamp(started > finished ? started - finished : 0, l.received - l.completed);
+  // A worker that started nothing (an initializer that crashed, a kill right after fork)
+  // would die the same way again: putting its jobs back could go on forever, so they fail.
+  l.progressed = started > 0;
+  return l;
+}
+
+std::string Slot::describe_loss(const Proc& p, std::optional<int> status, Outcome o,
+                                const std::vector<std::pair<Job, LostTaskState>>& lost,
+                                std::size_t requeued) const {
   std::string how;
   if (o == Outcome::protocol_error) {
     how = "broke the reply protocol and was killed";
@@ -282,20 +342,33 @@ std::string Slot::describe_loss(const Proc& p, std::optional<int> status, Outcom
   } else {
     how = fmt::format("exited with status {}", *status);
   }
-  return fmt::format("Pool worker {} {} before replying ({} task(s) lost)", p.pid, how,
-                     p.inflight.size());
+  std::string parts;
+  const auto add = [&](LostTaskState s, const char* what) {
+    const auto n = std::count_if(lost.begin(), lost.end(), [s](auto& l) { return l.second == s; });
+    if (n == 0) return;
+    parts += fmt::format("{}{} {}", parts.empty() ? ": " : ", ", n, what);
+  };
+  add(LostTaskState::completed, "had completed but its result died with the worker");
+  add(LostTaskState::running, "was running");
+  add(LostTaskState::unknown, "may have started");
+  add(LostTaskState::not_started, "had not started (the worker never started a task)");
+  std::string again;
+  if (requeued > 0) again = fmt::format("; {} it had not started went back to the queue", requeued);
+  return fmt::format("Pool worker {} {} before replying ({} task(s) lost{}{}); ", p.pid, how,
+                     lost.size(), parts, again);
 }
 
 // ---- writing
 
 Slot::Flush Slot::flush(Proc& p) noexcept {
-  while (!p.outbox.empty()) {
+  while (p.unsent > 0) {
     iovec iov[kMaxIov];
     std::size_t cnt = 0;
-    for (auto it = p.outbox.begin(); it != p.outbox.end() && cnt < kMaxIov; ++it, ++cnt) {
+    for (std::size_t i = first_unsent(p); i < p.inflight.size() && cnt < kMaxIov; ++i, ++cnt) {
+      std::vector<std::byte>& frame = p.inflight[i].request;
       const std::size_t off = cnt == 0 ? p.out_offset : 0;
-      iov[cnt].iov_base = it->data() + off;
-      iov[cnt].iov_len = it->size() - off;
+      iov[cnt].iov_base = frame.data() + off;
+      iov[cnt].iov_len = frame.size() - off;
     }
     msghdr m{};
     m.msg_iov = iov;
@@ -309,13 +382,13 @@ Slot::Flush Slot::flush(Proc& p) noexcept {
     }
     auto n = static_cast<std::size_t>(r);
     while (n > 0) {
-      const std::size_t left = p.outbox.front().size() - p.out_offset;
+      const std::size_t left = p.inflight[first_unsent(p)].request.size() - p.out_offset;
       if (n < left) {
         p.out_offset += n;
         break;
       }
       n -= left;
-      p.outbox.pop_front();
+      --p.unsent;
       p.out_offset = 0;
     }
   }
@@ -325,7 +398,7 @@ Slot::Flush Slot::flush(Proc& p) noexcept {
 void Slot::write_loop() {
   for (;;) {
     std::shared_ptr<Proc> p = proc_;
-    if (!p || p->dead || p->write_failed || p->outbox.empty()) {
+    if (!p || p->dead || p->write_failed || p->unsent == 0) {
       writer_wake_.wait(std::nullopt, braid::detail::WaitInfo{"Pool writer idle"});
       continue;
     }
@@ -374,7 +447,7 @@ std::deque<Job> Slot::take_jobs() noexcept {
   if (proc_) {
     jobs = std::move(proc_->inflight);
     proc_->inflight.clear();
-    proc_->outbox.clear();
+    proc_->unsent = 0;
   }
   proc_.reset();
   return jobs;

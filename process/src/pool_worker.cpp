@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ostream>
 
@@ -34,11 +35,29 @@ constexpr std::size_t kMaxHeldBytes = 256 * 1024;
   ::_exit(code);
 }
 
+class WorkerLoop;
+WorkerLoop* g_loop = nullptr;  // for flush_at_exit
+pid_t g_worker_pid = 0;        // a process the task forks must not send our replies
+
+void flush_at_exit() noexcept;
+struct ExitFlush {
+  ~ExitFlush() { flush_at_exit(); }
+};
+
 class WorkerLoop {
  public:
-  WorkerLoop(int fd, const PoolConfig& cfg)
-      : fd_(fd), max_tasks_(cfg.maxtasksperchild), sink_(out_), os_(&sink_) {
+  WorkerLoop(int fd, const PoolConfig& cfg, WorkerProgress* progress)
+      : fd_(fd), max_tasks_(cfg.maxtasksperchild), progress_(progress), sink_(out_), os_(&sink_) {
     in_.resize(kReadChunk);
+    // A task that calls exit() must not take the replies of the tasks before it (batched
+    // in out_) with it: they are sent first. exit() destroys thread_local objects before
+    // it runs atexit handlers (and the hub's teardown may not survive being run inside a
+    // task), so the hook is a thread_local made last, hence destroyed first. A crash or
+    // _exit cannot be caught; then the progress page tells the parent what completed.
+    g_loop = this;
+    g_worker_pid = ::getpid();
+    thread_local ExitFlush hook;
+    (void)hook;
   }
 
   void initialize(void (*init)()) {
@@ -93,6 +112,14 @@ class WorkerLoop {
     return p;
   }
 
+ public:
+  // Sends the replies already complete (not the one a task calling exit() was making).
+  void flush_complete() noexcept {
+    out_.resize(complete_);
+    flush();
+  }
+
+ private:
   // Reads what the socket has (polling first when BRAID_POOL_SPIN_US asks for it); false at
   // EOF or on an error.
   bool fill() {
@@ -144,6 +171,9 @@ class WorkerLoop {
     const std::size_t mark = out_.size();
     out_.resize(mark + kFrameHeaderSize);
     os_.clear();
+    // Before the task can have any effect: if we die from here on, the parent reports the
+    // task as one that may have run instead of putting it back in the queue.
+    progress_->started.store(++started_, std::memory_order_seq_cst);
     const auto t0 = Clock::now();
     if (init_error_) {
       reply_error(id, kReplyInitFailed, *init_error_);
@@ -166,6 +196,8 @@ class WorkerLoop {
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
     std::memcpy(out_.data() + mark + kFrameHeaderSize + sizeof(std::uint64_t) + 1, &ns, sizeof ns);
     put_frame_header(out_.data() + mark, out_.size() - mark - kFrameHeaderSize);
+    complete_ = out_.size();
+    progress_->finished.store(started_, std::memory_order_release);
   }
 
   void reply_error(std::uint64_t id, std::uint8_t status,
@@ -190,16 +222,20 @@ class WorkerLoop {
     }
     out_.clear();
     if (out_.capacity() > 16 * kReadChunk) out_.shrink_to_fit();
+    complete_ = 0;
     held_ = 0;
   }
 
   int fd_;                     // our end of the socketpair (blocking)
   std::size_t max_tasks_;      // leave after this many (0 = never)
   std::size_t done_ = 0;       // tasks answered
+  WorkerProgress* progress_;   // shared with the parent
+  std::uint64_t started_ = 0;  // tasks begun (mirrored in progress_)
   std::vector<std::byte> in_;  // requests read, [begin_, end_) unparsed
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::vector<std::byte> out_;      // replies not yet written
+  std::size_t complete_ = 0;        // bytes of out_ that are whole replies
   ByteSink sink_;                   // appends to out_
   std::ostream os_;                 // over sink_, for the reply archives
   std::size_t held_ = 0;            // replies in out_
@@ -208,10 +244,15 @@ class WorkerLoop {
   std::optional<std::pair<std::string, std::string>> init_error_;  // initializer's exception
 };
 
+void flush_at_exit() noexcept {
+  if (g_loop != nullptr && ::getpid() == g_worker_pid) g_loop->flush_complete();
+}
+
 }  // namespace
 
 [[noreturn]] void worker_main(int fd, const PoolConfig& cfg, pid_t parent,
-                              const std::vector<int>& inherited) noexcept {
+                              const std::vector<int>& inherited,
+                              WorkerProgress* progress) noexcept {
   try {
     braid::detail::after_fork_in_child();
     reset_reaper_after_fork();
@@ -221,7 +262,7 @@ class WorkerLoop {
     // Die with the parent even if it is SIGKILLed and never closes our socket.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) leave(0);
-    WorkerLoop loop(fd, cfg);
+    WorkerLoop loop(fd, cfg, progress);
     loop.initialize(cfg.initializer);
     loop.run();
   } catch (...) {

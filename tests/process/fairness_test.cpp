@@ -5,6 +5,7 @@
 #include <braid/process/pool.hpp>
 #include <braid/process/queue.hpp>
 #include <braid/process/subprocess.hpp>
+#include <braid/process/synchronize.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -164,12 +166,12 @@ TEST_CASE("communicate() feeding 64 MiB to cat and reading it back leaves a tick
 TEST_CASE("Pool::map of many tiny items leaves a 1 ms ticker on time",
           "[process][pool][fork][fairness]") {
   mp::Pool pool(2);
-  std::vector<int> in(400'000);
+  std::vector<int> in(200'000);
   std::iota(in.begin(), in.end(), 0);
   GapTicker ticker;
   std::vector<int> out;
   const auto gap = ticker.measure([&] { out = pool.map(twice, in, 1); });
-  note("Pool::map 400k items, chunksize 1", ticker, gap);
+  note("Pool::map 200k items, chunksize 1", ticker, gap);
   REQUIRE(out.size() == in.size());
   CHECK(out[12345] == 24690);
   CHECK(out.back() == 2 * in.back());
@@ -216,4 +218,57 @@ TEST_CASE("a Timeout that fires while communicate() grows a big buffer loses no 
     if (out.compare(i, line.size(), line) != 0) ++bad;
   }
   CHECK(bad == 0);
+}
+
+// Loops of operations that never park used to be unstoppable: a Timeout is delivered at a
+// switch point, and none came. Each operation is one now (through Hub::cooperate()).
+template <class F>
+long loop_until_timeout(F&& op) {
+  long n = 0;
+  try {
+    braid::Timeout t(20ms);
+    for (;;) {
+      op();
+      ++n;
+    }
+  } catch (const braid::TimeoutError&) {
+  }
+  return n;
+}
+
+TEST_CASE("a Timeout ends a loop of Queue puts and gets that never parks",
+          "[process][queue][fairness]") {
+  mp::Queue<int> q;
+  const long n = loop_until_timeout([&] {
+    q.put(1);
+    (void)q.get();
+  });
+  CHECK(n > 0);
+  CHECK(q.qsize() <= 1);  // a get interrupted before it took the item just put
+}
+
+TEST_CASE("a Timeout ends a loop of uncontended shared Lock and Semaphore acquires",
+          "[process][synchronize][fairness]") {
+  mp::Lock lock;
+  mp::Semaphore sem(1);
+  const long n = loop_until_timeout([&] {
+    lock.acquire();
+    lock.release();
+    sem.acquire();
+    sem.release();
+  });
+  CHECK(n > 0);
+  CHECK_FALSE(lock.locked());  // interrupted before an acquire, never between the two
+  CHECK(sem.value() == 1);
+}
+
+TEST_CASE("map_async that yields while encoding sees a close() made meanwhile",
+          "[process][pool][fork][fairness]") {
+  mp::Pool pool(1);
+  std::vector<int> in(200'000, 1);
+  auto closer = braid::spawn([&] { pool.close(); });  // runs at map_async's first yield
+  CHECK_THROWS_WITH(pool.map_async(twice, in, 1),
+                    Catch::Contains("Pool::map_async: the pool is closed"));
+  closer.get();
+  pool.join();  // nothing of the map was submitted: nothing to wait for
 }

@@ -4,7 +4,9 @@
 // What may switch: the constructor (it waits until its workers are forked), apply, map,
 // starmap, PoolResult::get/wait, iterating an imap range, join and terminate park the
 // calling coroutine (in main they run the hub meanwhile). apply_async, map_async,
-// imap/imap_unordered (the call itself) and close never park. Callbacks run in the
+// imap/imap_unordered (the call itself) and close never park; the *_async and imap calls
+// yield to the hub while they encode a large input (hundreds of chunks, or hundreds of
+// KiB), so timers and other coroutines are not held up meanwhile. Callbacks run in the
 // parent, on the hub's thread, in a coroutine of the pool.
 //
 // A pool belongs to the thread (hub) and process that created it.
@@ -50,10 +52,31 @@ struct RemoteError : std::runtime_error {
   std::shared_ptr<const Info> info_;  // shared: copying an exception must not throw
 };
 
+/// How far a task whose result will never come got (WorkerLostError::state()).
+enum class LostTaskState : unsigned char {
+  unknown,      ///< not known: it may have run, in part or fully
+  not_started,  ///< it never ran (it was still queued): retrying it repeats nothing
+  running,      ///< it was running when its worker died: it may have run, in part or fully
+  completed,    ///< it ran to the end, but its result died with the worker before it was sent
+};
+
 /// The worker running a task died (crash, signal, _exit) before replying, or the pool was
-/// terminated first. The message names the worker's pid and how it ended.
+/// terminated first. The message names the worker's pid, how it ended, how many tasks it
+/// took with it and how far this one got ("... before replying (2 task(s) lost: ...);
+/// this task was running when the worker died: it may have run, in part or fully").
+/// Tasks a dead worker had received but not started are not lost: they go back to the
+/// queue.
 struct WorkerLostError : std::runtime_error {
   using std::runtime_error::runtime_error;
+  WorkerLostError(const std::string& what, LostTaskState s) : std::runtime_error(what), state_(s) {}
+  /// How far the task got.
+  LostTaskState state() const noexcept { return state_; }
+  /// False only when the task is known never to have run, so retrying it is safe even
+  /// when it has side effects.
+  bool may_have_run() const noexcept { return state_ != LostTaskState::not_started; }
+
+ private:
+  LostTaskState state_ = LostTaskState::unknown;
 };
 
 /// Options for a Pool.
@@ -122,6 +145,7 @@ class ImapRange {
     void fetch() {
       pos_ = 0;
       for (;;) {
+        Hub::current().cooperate();  // results already in do not park: a loop over them
         auto c = st_->next();
         if (!c) {
           st_.reset();
@@ -169,8 +193,10 @@ using vector_or_void_t = std::conditional_t<std::is_void_v<R>, void, std::vector
 /// named by the address of a trampoline, valid in the workers because they are forked
 /// copies of this program; its arguments and result travel serialised with cereal.
 ///
-/// A worker that dies mid-task fails exactly the tasks it held with WorkerLostError
-/// (within a second) and is replaced; an exception in a task comes back as RemoteError.
+/// A worker that dies mid-task fails exactly the tasks it had started with WorkerLostError
+/// (within a second), saying which one was running and which had completed (their results
+/// died with it); those it had not started go back to the queue. The worker is replaced.
+/// An exception in a task comes back as RemoteError.
 ///
 /// @par Example
 /// @code
@@ -269,6 +295,33 @@ inline std::size_t default_chunksize(std::size_t n, unsigned workers) {
 /// Chunk boundaries for `n` items: 0, c, 2c, ..., n.
 std::vector<std::size_t> chunk_starts(std::size_t n, std::size_t chunksize);
 
+/// Measures the encoding a map does in the caller before it submits: one Hub::cooperate()
+/// per kUnit of work (a chunk costs kChunkCost, an item kItemCost, plus its frame's
+/// bytes), so encoding a big input yields to the hub now and then while a small call
+/// never switches. After a cooperate() the pool may have been closed or terminated by
+/// another coroutine: `recheck` (PoolCore::check_open) throws then, before anything of
+/// this call was submitted.
+class EncodeBudget {
+ public:
+  static constexpr std::size_t kUnit = 8 * 1024;
+  static constexpr std::size_t kChunkCost = 256;
+  static constexpr std::size_t kItemCost = 16;
+
+  EncodeBudget(const PoolCore& core, const char* op) noexcept : core_(core), op_(op) {}
+  void spend(std::size_t cost) {
+    spent_ += cost;
+    if (spent_ < kUnit) return;
+    spent_ = 0;
+    Hub::current().cooperate();
+    core_.check_open(op_);
+  }
+
+ private:
+  const PoolCore& core_;
+  const char* op_;
+  std::size_t spent_ = 0;
+};
+
 template <class Range>
 decltype(auto) as_sized(const Range& in) {
   if constexpr (std::ranges::sized_range<const Range> || std::ranges::forward_range<const Range>) {
@@ -328,6 +381,7 @@ auto Pool::submit_chunks(const char* op, F f, const Range& in_range, std::size_t
   jobs.reserve(chunks);
   auto it = std::ranges::begin(in);
   const detail::Trampoline tramp = &detail::map_trampoline<F, E, star>;
+  detail::EncodeBudget budget(*core_, op);
   for (std::size_t k = 0; k < chunks; ++k) {
     const std::size_t len = starts[k + 1] - starts[k];
     const std::uint64_t id = core_->next_id();
@@ -343,9 +397,11 @@ auto Pool::submit_chunks(const char* op, F f, const Range& in_range, std::size_t
       for (std::size_t i = 0; i < len; ++i, ++it) {
         const E& e = detail::to_wire(*it);
         ar(e);
+        budget.spend(detail::EncodeBudget::kItemCost);
       }
     }
     jobs.push_back(detail::Job{id, sink, static_cast<std::uint32_t>(k), w.finish()});
+    budget.spend(detail::EncodeBudget::kChunkCost + jobs.back().request.size());
   }
   if (chunks > 0) core_->submit(std::move(jobs));
   return sink;

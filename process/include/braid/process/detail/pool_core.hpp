@@ -39,6 +39,56 @@ struct PoolConfig {
   std::size_t maxtasksperchild = 0;  // 0 = unlimited
 };
 
+/// The jobs submitted and not yet queued on a worker, in order. A map's chunks arrive as
+/// one vector and are kept as that batch: submitting 400,000 chunks is not 400,000 moves
+/// in one go while the hub waits.
+class JobQueue {
+ public:
+  bool empty() const noexcept { return batches_.empty(); }
+  Job& front() noexcept { return batches_.front().jobs[batches_.front().head]; }
+  void pop_front() noexcept {
+    Batch& b = batches_.front();
+    b.jobs[b.head] = Job{};  // release the sink now, not when the batch is done
+    if (++b.head == b.jobs.size()) batches_.pop_front();
+  }
+  void push_back(Job job) {
+    if (batches_.empty() || batches_.back().jobs.size() >= kSmallBatch) {
+      batches_.emplace_back();
+      batches_.back().jobs.reserve(kSmallBatch);
+    }
+    batches_.back().jobs.push_back(std::move(job));
+  }
+  void push_back(std::vector<Job> jobs) {
+    if (!jobs.empty()) batches_.push_back(Batch{std::move(jobs), 0});
+  }
+  void push_front(Job job) {
+    if (!batches_.empty() && batches_.front().head > 0) {
+      Batch& b = batches_.front();
+      b.jobs[--b.head] = std::move(job);
+    } else {
+      batches_.emplace_front();
+      batches_.front().jobs.push_back(std::move(job));
+    }
+  }
+  /// Empties the queue, returning what it held in order.
+  std::deque<Job> take_all() {
+    std::deque<Job> out;
+    for (Batch& b : batches_) {
+      for (std::size_t i = b.head; i < b.jobs.size(); ++i) out.push_back(std::move(b.jobs[i]));
+    }
+    batches_.clear();
+    return out;
+  }
+
+ private:
+  static constexpr std::size_t kSmallBatch = 64;  // single submits share a batch up to this
+  struct Batch {
+    std::vector<Job> jobs;
+    std::size_t head = 0;  // jobs before it were taken
+  };
+  std::deque<Batch> batches_;
+};
+
 class Slot;
 
 class PoolCore {
@@ -101,7 +151,7 @@ class PoolCore {
   bool terminated_ = false;                      // terminate() ran
   std::uint64_t next_id_ = 1;                    // 0 is never a job
   std::vector<std::shared_ptr<Slot>> slots_;     // one per worker, reused across generations
-  std::deque<Job> backlog_;                      // submitted, not yet queued on a worker
+  JobQueue backlog_;                             // submitted, not yet queued on a worker
   std::size_t outstanding_ = 0;                  // submitted jobs without a reply yet
   double run_time_ns_ = -1;                      // average task run time; < 0: none seen
   std::deque<std::shared_ptr<Sink>> callbacks_;  // decided, waiting for their callback
