@@ -70,7 +70,10 @@ void write_all(int fd, std::span<const std::byte> bytes, const char* what,
                braid::detail::FdWatcher* watcher) {
   // Constructing the hub ignores SIGPIPE process-wide, so a closed reader is EPIPE here,
   // never the death of the process, and plain write(2) serves pipes and sockets alike.
-  (void)Hub::current();
+  // A reader as fast as this writer never lets write(2) fail with EAGAIN: a loop of sends
+  // yields to the hub now and then (Hub::cooperate). Only here, before the first byte: a
+  // switch later could deliver a kill with half a frame written.
+  Hub::current().cooperate();
   std::size_t done = 0;
   while (done < bytes.size()) {
     const std::byte* p = bytes.data() + done;

@@ -312,6 +312,9 @@ std::size_t Hub::run_timers() {
 }
 
 bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, std::size_t& ran) {
+  // A forked child that has not waited on anything yet has no io_context, so nothing to
+  // poll: a yield there (Hub::cooperate in a loop of sends) must not build one.
+  if (!block && ctx_.load(std::memory_order_acquire) == nullptr) return true;
   boost::asio::io_context& ctx = context();
   if (ctx.stopped()) ctx.restart();
   struct CallbackScope {
