@@ -101,7 +101,16 @@ StackPool& StackPool::local() {
 }
 
 StackPool::~StackPool() {
-  for (auto& [addr, len] : slabs_) ::munmap(addr, len);
+  // exit() runs thread_local destructors on the stack it was called on, which may be one
+  // of ours: a Pool worker is forked inside a coroutine and runs its tasks on that stack,
+  // so a task calling exit() lands here on it. Unmapping that slab would pull the stack
+  // from under the rest of exit(); the process is ending, the kernel reclaims it.
+  const char here = 0;
+  const char* sp = &here;
+  for (auto& [addr, len] : slabs_) {
+    if (sp >= addr && sp < addr + len) continue;
+    ::munmap(addr, len);
+  }
 }
 
 void StackPool::add_slab(std::size_t slot_size, SizeClass& cls) {

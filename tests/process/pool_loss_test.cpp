@@ -36,8 +36,8 @@ int report_then(int fd, int mode) {
   const pid_t me = ::getpid();
   (void)!::write(fd, &me, sizeof me);
   if (mode == 1) {
-    // The exit may not end cleanly (see "exit()" below): die as a plain program would,
-    // not through the test framework's handler inherited by fork.
+    // A crash in the exit path must show as a signal, not be caught by the test
+    // framework's handler inherited by fork.
     for (int sig : {SIGSEGV, SIGABRT, SIGBUS}) ::signal(sig, SIG_DFL);
     std::exit(3);
   }
@@ -163,10 +163,10 @@ TEST_CASE("pool loss: a SIGKILLed worker's report counts and classifies what it 
 
 TEST_CASE("pool loss: a task calling exit() lets the results before it through",
           "[process][pool][fork]") {
-  // Not "exited with status 3": exit() inside a task tears down the forked copy of this
-  // thread's thread_locals (its hub) and can die of SIGSEGV there, after the worker's
-  // replies were sent. What matters here is that they were.
-  lose_a_worker(1, "Pool worker");
+  // exit() runs the forked copy of this thread's thread_local destructors (the hub, the
+  // stack pool) on the coroutine stack the worker was forked on: the worker must still
+  // end with the task's status, not a SIGSEGV from a stack unmapped under it.
+  lose_a_worker(1, "exited with status 3");
 }
 
 TEST_CASE("pool loss: a task calling _exit() is the one reported as running",
