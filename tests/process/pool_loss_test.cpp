@@ -166,7 +166,13 @@ TEST_CASE("pool loss: a task calling exit() lets the results before it through",
   // exit() runs the forked copy of this thread's thread_local destructors (the hub, the
   // stack pool) on the coroutine stack the worker was forked on: the worker must still
   // end with the task's status, not a SIGSEGV from a stack unmapped under it.
+#if defined(BRAID_ASAN)
+  // LeakSanitizer's check at exit() reports the parent's state the worker leaves behind
+  // on purpose and replaces the status with its own: any status, but no signal.
+  lose_a_worker(1, "exited with status");
+#else
   lose_a_worker(1, "exited with status 3");
+#endif
 }
 
 TEST_CASE("pool loss: a task calling _exit() is the one reported as running",
