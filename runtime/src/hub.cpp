@@ -317,6 +317,7 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   if (!block && ctx_.load(std::memory_order_acquire) == nullptr) return true;
   boost::asio::io_context& ctx = context();
   if (ctx.stopped()) ctx.restart();
+  detail::reactor_scrub_submissions(ctx);  // io_uring only: see reactor_access.cpp
   struct CallbackScope {
     Hub& hub;
     explicit CallbackScope(Hub& h) : hub(h) {

@@ -12,4 +12,9 @@ int reactor_native_handle(boost::asio::io_context& ctx);
 /// blocked inside the io_context itself, but after poll() its scheduler counts the reactor
 /// as already interrupted and wakes nothing (epoll and io_uring alike).
 void reactor_wake_host(boost::asio::io_context& ctx);
+
+/// Called once per loop turn. On Asio's io_uring backend, zeroes the user data of the
+/// submission-queue slots the kernel has consumed since the last call (see the .cpp for
+/// why); elsewhere it does nothing.
+void reactor_scrub_submissions(boost::asio::io_context& ctx) noexcept;
 }  // namespace braid::detail

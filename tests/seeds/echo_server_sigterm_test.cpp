@@ -18,10 +18,6 @@
 
 using namespace std::chrono_literals;
 
-// Not in the io_uring build: there, under this load, echo_server was once seen to keep
-// running 20 s after SIGTERM (its stop timers never fired), the same wedge of Asio's
-// io_uring backend as in docs/portability.md, "Known defect". Every other build runs it.
-#if !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 namespace {
 
 constexpr int kConnections = 500;  // 500 + 500 descriptors in two processes: fits select
@@ -154,8 +150,6 @@ TEST_CASE("S23 echo_server stops on SIGTERM under 500 streaming connections with
            << " failed (first: " << first_error << ")");
   CHECK(eof + reset == kConnections);
 }
-
-#endif  // !BOOST_ASIO_HAS_IO_URING_AS_DEFAULT
 
 TEST_CASE("S23 echo_server --idle-timeout frees a --max-connections slot held by an idle client",
           "[seeds][net]") {

@@ -41,6 +41,50 @@ int reactor_native_handle(boost::asio::io_context& ctx) {
 void reactor_wake_host(boost::asio::io_context& ctx) {
   boost::asio::use_service<boost::asio::detail::io_uring_service>(ctx).interrupt();
 }
+
+// Asio 1.81's io_uring service prepares its cancel requests (io_uring_prep_cancel, for a
+// per-operation cancel, a close with operations pending, descriptor::cancel) and the
+// timeout removal in run_one_until without setting their user data, and liburing 2.3's
+// prep functions leave that field alone. Each such completion then carries whatever the
+// slot held before: usually the io_queue of some earlier operation, which Asio completes
+// with the cancel's result (-ENOENT, 0: an error or a false end of file on an unrelated
+// socket, a re-armed read twice in flight), or a freed object or dead stack address.
+// Under load this lost wake-ups and hung coroutines parked in recv (a plain Asio program
+// with busy socket pairs and per-operation cancels shows it too; docs/portability.md).
+// A completion whose user data is 0 is one Asio ignores, so every slot Asio can take
+// next must hold 0. Slots are handed out in ring order; a slot becomes free again once
+// the kernel has consumed it (its head passed it), and Asio takes it again only after
+// the tail has gone round the whole ring (16,384 entries). Zeroing, once per loop turn,
+// the free slots consumed since the previous turn keeps every slot clean before its
+// reuse. Only free slots (logical indices [tail, head + entries)) are ever written.
+namespace {
+struct ScrubState {
+  const struct io_uring* ring = nullptr;
+  unsigned scrubbed_head = 0;  // the kernel's head at the previous scrub
+};
+thread_local ScrubState scrub_state;
+}  // namespace
+
+void reactor_scrub_submissions(boost::asio::io_context& ctx) noexcept {
+  auto& service = boost::asio::use_service<boost::asio::detail::io_uring_service>(ctx);
+  struct io_uring& ring = service.*member_of(RingTag{});
+  if (ring.ring_fd < 0) return;
+  struct io_uring_sq& sq = ring.sq;
+  const unsigned head = io_uring_smp_load_acquire(sq.khead);
+  const unsigned tail = sq.sqe_tail;
+  const unsigned entries = sq.ring_entries;
+  const unsigned end = head + entries;  // one past the last free logical index
+  unsigned begin = scrub_state.scrubbed_head + entries;
+  // A ring not seen before (a new io_context, a forked child's): scrub every free slot.
+  if (scrub_state.ring != &ring) begin = tail;
+  // Slots from the tail on up to the end are free; those before the tail are Asio's.
+  if (static_cast<int>(tail - begin) > 0) begin = tail;
+  for (unsigned i = begin; static_cast<int>(end - i) > 0; ++i) {
+    sq.sqes[i & sq.ring_mask].user_data = 0;
+  }
+  scrub_state.ring = &ring;
+  scrub_state.scrubbed_head = head;
+}
 #elif defined(BOOST_ASIO_HAS_EPOLL)
 namespace {
 struct EpollFdTag {
@@ -49,6 +93,8 @@ struct EpollFdTag {
 };
 template struct ExposeMember<EpollFdTag, &boost::asio::detail::epoll_reactor::epoll_fd_>;
 }  // namespace
+
+void reactor_scrub_submissions(boost::asio::io_context&) noexcept {}
 
 int reactor_native_handle(boost::asio::io_context& ctx) {
   auto& reactor = boost::asio::use_service<boost::asio::detail::epoll_reactor>(ctx);
@@ -61,6 +107,7 @@ void reactor_wake_host(boost::asio::io_context& ctx) {
 }
 #else
 int reactor_native_handle(boost::asio::io_context&) { return -1; }
+void reactor_scrub_submissions(boost::asio::io_context&) noexcept {}
 void reactor_wake_host(boost::asio::io_context&) {}
 #endif
 
