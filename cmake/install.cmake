@@ -24,7 +24,7 @@ if(BRAID_IO_URING)
 endif()
 file(WRITE ${PROJECT_BINARY_DIR}/braidConfig.cmake
 "include(CMakeFindDependencyMacro)
-find_dependency(Boost 1.81 CONFIG COMPONENTS context)
+find_dependency(Boost 1.81 CONFIG COMPONENTS context stacktrace_backtrace)
 find_dependency(fmt)
 find_dependency(spdlog)
 find_dependency(Threads)

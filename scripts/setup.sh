@@ -6,7 +6,7 @@ set -euo pipefail
 
 required=(
   cmake ninja-build g++ pkg-config
-  libboost1.81-dev libboost-context1.81-dev
+  libboost1.81-dev libboost-context1.81-dev libboost-stacktrace1.81-dev
   libspdlog-dev libfmt-dev catch2 libcereal-dev libbenchmark-dev liburing-dev
 )
 optional_bench=(python3-gevent gnuplot-nox)

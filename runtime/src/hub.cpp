@@ -7,6 +7,7 @@
 #include <braid/runtime/detail/stack_pool.hpp>
 #include <braid/runtime/log.hpp>
 
+#include "diagnostics_registry.hpp"
 #include "overflow_guard.hpp"
 #include "reactor_access.hpp"
 
@@ -142,10 +143,11 @@ void Hub::init() {
   wake_timer_ = std::make_unique<boost::asio::steady_timer>(context());
   mailbox_ = std::make_shared<detail::HubMailbox>();
   mailbox_->hub = this;
+  detail::DiagnosticsAccess::register_hub(*this);
 }
 
 Hub::~Hub() {
-  shutting_down_ = true;
+  detail::DiagnosticsAccess::unregister_hub(*this);
   unwind_all();
   while (watchers_ != nullptr) watchers_->release();  // each unlinks itself
   {
@@ -286,13 +288,27 @@ bool detail::HubMailbox::post(std::function<void()> fn) {
 
 // One turn of the loop: ready coroutines, due timers, then I/O (blocking only when
 // nothing else is ready). Returns false when no work is left at all.
+//
+// Each turn also feeds the diagnostics: the heartbeat the stall detector watches (a turn
+// counter, and in_loop while braid code runs here), and the longest turn for stats().
 bool Hub::run_iteration(bool may_block, std::optional<detail::Clock::time_point> until,
                         std::size_t& ran) {
+  const auto started = detail::Clock::now();
+  turn_started_ = started;
+  heartbeat_.turns.store(++metrics_.turns, std::memory_order_relaxed);
+  heartbeat_.in_loop.store(true, std::memory_order_relaxed);
   ran += run_ready();
   ran += run_timers();
   const bool block = may_block && ready_.size == 0 && root_->state != detail::FiberState::ready &&
                      !stop_requested_;
-  return poll_io(block, until, ran);
+  detail::Clock::duration blocked{};
+  const bool more = poll_io(block, until, ran, blocked);
+  heartbeat_.in_loop.store(false, std::memory_order_relaxed);
+  const auto busy = detail::Clock::now() - started - blocked;
+  if (busy > metrics_.longest_turn) {
+    metrics_.longest_turn = std::chrono::duration_cast<std::chrono::nanoseconds>(busy);
+  }
+  return more;
 }
 
 // run_ready() and the ready queue live in scheduler.cpp, next to the switch they inline.
@@ -303,15 +319,18 @@ std::size_t Hub::run_timers() {
   std::size_t n = 0;
   ++in_callback_;
   while (!timers_.empty() && timers_.top_deadline() <= now) {
+    metrics_.record_lag(now - timers_.top_deadline());
     detail::TimerNode* t = timers_.pop();
     t->fire(t->arg);
     ++n;
   }
+  metrics_.timers_fired += n;
   --in_callback_;
   return n;
 }
 
-bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, std::size_t& ran) {
+bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, std::size_t& ran,
+                  detail::Clock::duration& blocked) {
   // A forked child that has not waited on anything yet has no io_context, so nothing to
   // poll: a yield there (Hub::cooperate in a loop of sends) must not build one.
   if (!block && ctx_.load(std::memory_order_acquire) == nullptr) return true;
@@ -335,14 +354,24 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   if (!block) {
     // Never io_context::poll(): it runs handlers for as long as completions keep coming,
     // and a busy socket keeps them coming, so timers and the ready queue would starve.
-    ran += drain_io(ctx, false, until);
+    const std::size_t drained = drain_io(ctx, false, until);
+    metrics_.io_handlers += drained;
+    ran += drained;
     return true;
   }
+  heartbeat_.in_loop.store(false, std::memory_order_relaxed);  // waiting is not a stall
+  const auto wait_started = detail::Clock::now();
   blocked_in_asio_.store(true, std::memory_order_seq_cst);
   const std::size_t n = until ? ctx.run_one_until(*until) : ctx.run_one();
   blocked_in_asio_.store(false, std::memory_order_seq_cst);
-  ran += n;
-  if (n > 0) ran += drain_io(ctx, true, until);
+  // The wait ends inside run_one, which also ran the first handler: counted as waiting.
+  blocked = detail::Clock::now() - wait_started;
+  heartbeat_.turns.store(++metrics_.turns, std::memory_order_relaxed);
+  heartbeat_.in_loop.store(true, std::memory_order_relaxed);
+  std::size_t drained = 0;
+  if (n > 0) drained = drain_io(ctx, true, until);
+  metrics_.io_handlers += n + drained;
+  ran += n + drained;
   // run_one returns 0 without blocking only when the io_context has no work at all;
   // with timers pending the wake timer is armed, so that is work.
   return n > 0 || !ctx.stopped() || !timers_.empty() || ready_.size > 0;

@@ -8,6 +8,8 @@
 
 #include <braid/runtime/detail/sanitizer.hpp>
 
+#include "diagnostics_registry.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -101,6 +103,7 @@ std::size_t Hub::run_ready() {
       resume(*f);
       continue;
     }
+    ++metrics_.switches;
     switch_into(*f, current_);  // the common case, inline (see switch_into)
     if (f->state == FiberState::done) release_finished(*f);
   }
@@ -111,6 +114,9 @@ void Hub::start(std::shared_ptr<FiberRecord> f) {
   FiberRecord& rec = *f;
   rec.keep_alive = std::move(f);
   rec.state = FiberState::created;
+  rec.spawned_by = current_->id;
+  ++metrics_.spawned;
+  if (detail::DiagnosticsAccess::spawn_stacks_on()) detail::DiagnosticsAccess::capture_spawn(rec);
   link_live(rec);
   ready_.push(&rec);
 }
@@ -134,6 +140,7 @@ void Hub::resume(FiberRecord& f) {
         std::allocator_arg, detail::PooledStack(f),
         [rec](boost::context::fiber&& sched) { return fiber_main(rec, std::move(sched)); });
   }
+  ++metrics_.switches;
   switch_into(f, current_);
   if (f.state == FiberState::done) release_finished(f);
 }
@@ -177,6 +184,10 @@ Hub::ParkResult Hub::park(detail::WaitInfo info, detail::CancelFn cancel, void* 
   check_can_block(info);
   FiberRecord& self = *current_;
   self.wait = info;
+  // The turn's clock is recent enough for a coroutine; main may have run its own code
+  // since the last turn.
+  self.parked_at = self.is_root ? detail::Clock::now() : turn_started_;
+  metrics_.count_park(info.what);
   self.cancel = cancel;
   self.cancel_arg = cancel_arg;
   self.state = FiberState::parked;
@@ -234,6 +245,9 @@ void Hub::wake_from_handler(FiberRecord& f) noexcept {
   f.state = FiberState::ready;
   // The coroutine is not in a callback even though its handler is: let it park.
   const int saved_depth = std::exchange(in_callback_, 0);
+  // Inside the handler that ended the loop's wait for I/O: a coroutine runs, so the stall
+  // detector watches again.
+  heartbeat_.in_loop.store(true, std::memory_order_relaxed);
   resuming_inline_ = true;
   slice_ops_ = 0;
   resume(f);
@@ -306,6 +320,7 @@ void Hub::link_live(FiberRecord& f) noexcept {
   if (live_head_ != nullptr) live_head_->live_prev = &f;
   live_head_ = &f;
   ++live_count_;
+  if (live_count_ > metrics_.peak_live) metrics_.peak_live = live_count_;
 }
 
 void Hub::unlink_live(FiberRecord& f) noexcept {
@@ -321,25 +336,26 @@ void Hub::unlink_live(FiberRecord& f) noexcept {
   --live_count_;
 }
 
+// LoopExit's message: the waiting context, then the parked coroutines as
+// dump_coroutines() describes them ("#3 'reader#3' parked 2.1s on Queue.get, spawned by
+// #0 'main'").
 std::string Hub::describe_parked() const {
-  auto what = [](const FiberRecord& f) {
-    return f.wait.arg >= 0 ? fmt::format("{} {}", f.wait.what, f.wait.arg)
-                           : std::string(f.wait.what);
-  };
-  std::string out = fmt::format("would block forever: '{}' waits on {}", current_->display_name(),
-                                what(*current_));
+  const auto now = detail::Clock::now();
+  std::string what = current_->wait.what;
+  if (current_->wait.arg >= 0) what += fmt::format(" {}", current_->wait.arg);
+  std::string out =
+      fmt::format("would block forever: '{}' waits on {}", current_->display_name(), what);
   std::size_t parked = 0;
   std::string list;
   for (const FiberRecord* f = live_head_; f != nullptr; f = f->live_next) {
     if (f->state != FiberState::parked) continue;
     if (++parked <= 8) {
-      list += fmt::format("{}'{}' (id {}) on {}", parked > 1 ? ", " : "", f->display_name(), f->id,
-                          what(*f));
+      list += (parked > 1 ? "; " : "") + detail::DiagnosticsAccess::describe(*this, *f, now);
     }
   }
   if (parked == 0) return out + "; no coroutine is alive to wake it";
   out += fmt::format("; {} coroutine(s) parked with nothing left to wake them: {}", parked, list);
-  if (parked > 8) out += ", ...";
+  if (parked > 8) out += "; ...";
   return out;
 }
 
@@ -397,6 +413,7 @@ void Hub::reset_after_fork() {
   wake_armed_at_ = detail::Clock::time_point::max();
   in_callback_ = 0;
   stop_requested_ = false;
+  detail::DiagnosticsAccess::after_fork(*this);
   if (current_ == root_.get()) {
     // Forked from the root: it stays the root, with nothing pending from the parent.
     std::string name = std::move(root_->name);

@@ -5,8 +5,10 @@
 // coroutine; outside any coroutine they run the hub until they can return.
 #pragma once
 
+#include <braid/runtime/diagnostics.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/stack.hpp>
+#include <braid/runtime/stats.hpp>
 #include <braid/runtime/thread.hpp>
 #include <braid/runtime/wait.hpp>

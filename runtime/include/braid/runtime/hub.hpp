@@ -8,8 +8,10 @@
 #pragma once
 
 #include <braid/runtime/detail/fiber_record.hpp>
+#include <braid/runtime/detail/hub_metrics.hpp>
 #include <braid/runtime/detail/timer_heap.hpp>
 #include <braid/runtime/errors.hpp>
+#include <braid/runtime/stats.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -29,6 +31,7 @@ using Duration = std::chrono::steady_clock::duration;
 namespace detail {
 struct HubMailbox;
 class FdWatcher;
+struct DiagnosticsAccess;
 }  // namespace detail
 
 class Hub {
@@ -102,6 +105,11 @@ class Hub {
   bool in_coroutine() const noexcept { return current_ != root_.get(); }
   /// Number of spawned coroutines not yet finished.
   std::size_t live_count() const noexcept { return live_count_; }
+
+  /// The hub's counters, loop lag and longest turn (see HubStats). Cheap: copies counters
+  /// and sorts at most 4096 lag samples. Call on the hub's own thread. With
+  /// `reset_window`, the lag window and the longest turn start afresh after this call.
+  HubStats stats(bool reset_window = false);
 
   // ---- Internal interface for braid's own modules (coro/, net/, process/). ----
 
@@ -188,7 +196,8 @@ class Hub {
                      std::size_t& ran);
   std::size_t run_ready();
   std::size_t run_timers();
-  bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until, std::size_t& ran);
+  bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until, std::size_t& ran,
+               detail::Clock::duration& blocked);
   std::size_t drain_io(boost::asio::io_context& ctx, bool after_block,
                        std::optional<detail::Clock::time_point> until);
   bool turn_over(detail::Clock::time_point turn_end,
@@ -230,12 +239,15 @@ class Hub {
   // another thread's post. Otherwise such a post also wakes the reactor's descriptor, for
   // a host that sleeps on native_handle() after poll().
   std::atomic<bool> blocked_in_asio_{false};
-  bool shutting_down_ = false;
   std::shared_ptr<detail::HubMailbox> mailbox_;
-  detail::FdWatcher* watchers_ = nullptr;  // registered with ctx_, released with the hub
+  detail::FdWatcher* watchers_ = nullptr;     // registered with ctx_, released with the hub
+  detail::HubMetrics metrics_;                // Hub::stats()
+  detail::HubHeartbeat heartbeat_;            // read by the stall detector's thread
+  detail::Clock::time_point turn_started_{};  // this turn's start: a coarse "now"
 
   friend struct detail::HubMailbox;
   friend class detail::FdWatcher;
+  friend struct detail::DiagnosticsAccess;
 };
 
 namespace detail {

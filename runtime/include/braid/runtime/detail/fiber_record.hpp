@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace braid::detail {
 
@@ -35,11 +36,11 @@ using CancelFn = void (*)(void* arg);
 
 /// Extent of a coroutine stack carved by the stack pool.
 struct StackSlot {
-  char* base = nullptr;      // lowest usable address (just above the guard page)
-  std::size_t size = 0;      // usable bytes
-  char* guard = nullptr;     // the guard page below base
+  char* base = nullptr;   // lowest usable address (just above the guard page)
+  std::size_t size = 0;   // usable bytes
+  char* guard = nullptr;  // the guard page below base
   std::size_t guard_size = 0;
-  std::size_t slot_size = 0; // size class it came from
+  std::size_t slot_size = 0;  // size class it came from
 };
 
 class FiberRecord {
@@ -75,12 +76,18 @@ class FiberRecord {
 
   // Parking and interrupts.
   WaitInfo wait;
-  CancelFn cancel = nullptr;          // see CancelFn
+  CancelFn cancel = nullptr;  // see CancelFn
   void* cancel_arg = nullptr;
-  Interrupt pending = Interrupt::none;  // delivered at the next switch point
-  bool interrupting = false;          // cancel was called for the current park
+  Interrupt pending = Interrupt::none;   // delivered at the next switch point
+  bool interrupting = false;             // cancel was called for the current park
   const void* timeout_source = nullptr;  // identity of the deadline that fired
   std::chrono::nanoseconds timeout_length{0};
+
+  // Diagnostics (dump_coroutines): when the current park began (the loop turn's clock,
+  // so it costs no clock read), who spawned it, and where (when spawn-stack capture is on).
+  std::chrono::steady_clock::time_point parked_at{};
+  std::uint64_t spawned_by = 0;
+  std::unique_ptr<std::vector<void*>> spawn_frames;
 
   // Every live context is on the hub's list (LoopExit diagnostics, shutdown unwinding).
   FiberRecord* live_prev = nullptr;
