@@ -1,9 +1,11 @@
 // braid's coroutines: spawn, Task, sleep, Timeout, Event, AsyncResult, Semaphore, Lock,
-// RLock, Queue, JoinableQueue, Group, Pool and Greenlet (includes runtime.hpp).
+// RLock, Queue, JoinableQueue, Group, Pool, Greenlet and signal handlers (includes
+// runtime.hpp).
 //
 // What may switch: Task::get/join/kill(block), joinall, sleep, yield_now, the wait/
-// acquire/get/put family and Group::join. Each parks only the calling coroutine; in the
-// root context (main) each runs the hub until it can return. try_* calls never park.
+// acquire/get/put family, Group::join and wait_signal. Each parks only the calling
+// coroutine; in the root context (main) each runs the hub until it can return. try_*
+// calls never park.
 #pragma once
 
 #include <braid/coro/event.hpp>
@@ -12,6 +14,7 @@
 #include <braid/coro/hub_thread.hpp>
 #include <braid/coro/queue.hpp>
 #include <braid/coro/semaphore.hpp>
+#include <braid/coro/signal.hpp>
 #include <braid/coro/sleep.hpp>
 #include <braid/coro/task.hpp>
 #include <braid/coro/timeout.hpp>
