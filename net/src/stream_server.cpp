@@ -62,6 +62,12 @@ struct StreamServer::State {
   Event changed;                                       // set whenever a handler finishes
   Event sweep_stop;                                    // ends the idle sweep
   Event stopped;  // set once stop() is done; serve_forever waits on it
+  // stats(): plain counters, touched only on the hub's thread. `closed` counts removals
+  // from `live`, so accepted == live.size() + closed holds by construction.
+  std::uint64_t accepted = 0;
+  std::uint64_t closed_count = 0;
+  std::uint64_t handler_errors = 0;
+  std::uint64_t peer_errors = 0;
 };
 
 namespace {
@@ -95,7 +101,7 @@ void run_handler(State& st, TcpStream& stream) {
     ~Finish() {
       // The hub keeps this coroutine's record alive until it has switched away, so
       // dropping our own handle here is safe.
-      st.live.erase(id);
+      st.closed_count += st.live.erase(id);
       if (st.room) st.room->release();
       st.changed.set();
     }
@@ -107,13 +113,16 @@ void run_handler(State& st, TcpStream& stream) {
     throw;  // being killed (stop() after its grace): unwind, not an error
   } catch (const std::exception& e) {
     if (peer_went_away(e)) {
+      ++st.peer_errors;
       braid::detail::log().debug("StreamServer {}: {} went away: {}", st.name,
                                  stream.peer_address().to_string(), e.what());
     } else {
+      ++st.handler_errors;
       braid::detail::log().error("StreamServer {}: handler for {} failed: {}", st.name,
                                  stream.peer_address().to_string(), e.what());
     }
   } catch (...) {
+    ++st.handler_errors;
     braid::detail::log().error(
         "StreamServer {}: handler for {} failed with a non-standard "
         "exception",
@@ -140,6 +149,7 @@ void accept_loop(const std::shared_ptr<State>& st) {
     }
     auto task = braid::spawn([st, s = std::move(stream)]() mutable { run_handler(*st, s); });
     st->live.emplace(task.id(), Connection{task});
+    ++st->accepted;
   }
 }
 
@@ -324,6 +334,7 @@ void StreamServer::stop(std::optional<Duration> grace) {
     if (it == st.live.end()) continue;
     if (t.ready()) {
       st.live.erase(it);  // finished without running its body (killed before it started)
+      ++st.closed_count;
       continue;
     }
     if (it->second.stream != nullptr) it->second.stream->close();
@@ -340,6 +351,11 @@ void StreamServer::stop(std::optional<Duration> grace) {
 
 std::uint16_t StreamServer::port() const { return st_->port; }
 std::size_t StreamServer::connection_count() const { return st_->live.size(); }
+ServerStats StreamServer::stats() const {
+  const State& st = *st_;
+  return ServerStats{st.accepted, st.live.size(), st.closed_count, st.handler_errors,
+                     st.peer_errors};
+}
 bool StreamServer::started() const { return st_->started; }
 bool StreamServer::closed() const { return st_->closed; }
 

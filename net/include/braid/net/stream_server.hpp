@@ -27,6 +27,22 @@ struct ServerOptions {
   std::optional<Duration> idle_timeout = std::nullopt;
 };
 
+/// What a StreamServer has done since it was constructed (StreamServer::stats()). Every
+/// accepted connection is either live or closed: accepted == live + closed. Each closed
+/// connection ended its handler one way: returned, threw (handler_errors or peer_errors),
+/// or was killed by stop() (the rest).
+struct ServerStats {
+  std::uint64_t accepted = 0;  // connections accepted (each got a handler coroutine)
+  std::uint64_t live = 0;      // handlers running now (connection_count())
+  std::uint64_t closed = 0;    // connections whose handler has ended, however it ended
+  /// Handlers that ended with an exception logged at error: anything but GreenletExit
+  /// (a kill) and a peer that went away.
+  std::uint64_t handler_errors = 0;
+  /// Handlers that ended with an exception meaning the peer went away (reset, broken
+  /// pipe, EOF mid-message; logged at debug): the client's doing, not the server's.
+  std::uint64_t peer_errors = 0;
+};
+
 /// Accepts connections and runs `handler(stream)` for each in its own coroutine; the
 /// stream is closed when the handler returns. An exception from a handler is logged
 /// and closes that connection only: at error, except a peer that went away (reset,
@@ -79,6 +95,11 @@ class StreamServer {
   std::uint16_t port() const;
   /// Handlers running now.
   std::size_t connection_count() const;
+  /// The server's counters (see ServerStats): a copy of a few integers, kept by plain
+  /// increments on the hub's thread. Call on that thread. There is no count of refused
+  /// connections: with max_connections the rest wait in the listen backlog (the kernel
+  /// refuses or drops them only once the backlog is full, unseen by the server).
+  ServerStats stats() const;
   bool started() const;
   bool closed() const;
 
