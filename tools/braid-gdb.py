@@ -73,8 +73,8 @@ class _FiberUnwinder(gdb.unwinder.Unwinder):
                 return None
         elif self.frame0 != (int(pending.read_register("rsp")), int(pending.read_register("rip"))):
             return None
-        # Frame ids must grow outwards: place frame 0 just below the coroutine's stack so
-        # gdb does not take the jump to another stack for a corrupt one.
+        # Frame ids must grow outwards: give the taken-over frame an id just below the
+        # coroutine's stack, or gdb would take the jump to another stack for corruption.
         rsp = pending.read_register("rsp")
         frame_sp = gdb.Value(self.regs["rsp"] - 16).cast(rsp.type)
         info = pending.create_unwind_info(_FrameId(frame_sp, pending.read_register("rip")))
@@ -282,8 +282,8 @@ def _print_hub(hub, thread, layout):
     current = hub["current_"]
     records = list(_live_records(hub))
     where = "`thread %d` then `bt`" % thread.num if thread else "`bt` in the hub's thread"
-    label = "thread %d (LWP %d)" % (thread.num, thread.ptid[1]) if thread else "hub"
-    gdb.write("%s: hub 0x%x, %d live coroutine%s\n" % (
+    label = "thread %d (LWP %d): " % (thread.num, thread.ptid[1]) if thread else ""
+    gdb.write("%shub 0x%x, %d live coroutine%s\n" % (
         label, int(hub.address), len(records), "" if len(records) == 1 else "s"))
     for rec in records:
         is_current = int(rec) == int(current)
@@ -319,8 +319,32 @@ def _thread_hub():
             errors.append(str(e))
             continue
         return hub if int(hub) != 0 else None
-    raise gdb.GdbError("braid: cannot read the thread's hub (t_hub in runtime/src/hub.cpp): "
-                       + "; ".join(errors) + ". Pass one: braid coroutines <Hub* expression>")
+    raise gdb.GdbError("braid: cannot read the thread's hub (t_hub in runtime/src/hub.cpp; "
+                       "is braid built with debug info, -g?): " + "; ".join(errors)
+                       + ". Or name one: braid coroutines HUB")
+
+
+def _hub_argument(expr):
+    """The braid::Hub named by the command's argument: a Hub*, a Hub, or an address."""
+    try:
+        value = gdb.parse_and_eval(expr)
+        hub_type = gdb.lookup_type("braid::Hub")
+    except gdb.error as e:
+        raise gdb.GdbError("braid: cannot evaluate HUB %r: %s" % (expr, e))
+    code = value.type.strip_typedefs().code
+    if code == gdb.TYPE_CODE_INT:
+        value = value.cast(hub_type.pointer())
+    elif code == gdb.TYPE_CODE_STRUCT and value.address is not None:
+        value = value.address
+    elif code != gdb.TYPE_CODE_PTR:
+        raise gdb.GdbError("braid: HUB %r is a %s, not a braid::Hub, a Hub* or an address"
+                           % (expr, value.type))
+    target = value.type.strip_typedefs().target().strip_typedefs()
+    if target.name != "braid::Hub":
+        raise gdb.GdbError("braid: HUB %r points to a %s, not a braid::Hub" % (expr, target))
+    if int(value) == 0:
+        raise gdb.GdbError("braid: HUB %r is a null pointer" % expr)
+    return value.dereference()
 
 
 class _BraidPrefix(gdb.Command):
@@ -335,7 +359,8 @@ class _BraidCoroutines(gdb.Command):
 
 Usage: braid coroutines [HUB]
 Without HUB, every thread's hub (thread_local t_hub); HUB is an expression that
-evaluates to a braid::Hub* (or a braid::Hub). Works on live processes and core files."""
+evaluates to a braid::Hub*, a braid::Hub, or an address. Works on live processes and
+core files."""
 
     def __init__(self):
         super().__init__("braid coroutines", gdb.COMMAND_USER)
@@ -346,10 +371,7 @@ evaluates to a braid::Hub* (or a braid::Hub). Works on live processes and core f
             raise gdb.GdbError("braid: no process or core file")
         layout = _fcontext_layout()
         if arg.strip():
-            hub = gdb.parse_and_eval(arg)
-            if hub.type.strip_typedefs().code != gdb.TYPE_CODE_PTR:
-                hub = hub.address
-            _print_hub(hub.dereference(), None, layout)
+            _print_hub(_hub_argument(arg.strip()), None, layout)
             return
         selected = gdb.selected_thread()
         frame = gdb.selected_frame()
@@ -361,7 +383,10 @@ evaluates to a braid::Hub* (or a braid::Hub). Works on live processes and core f
                 if hub is None:
                     continue
                 found += 1
-                _print_hub(hub.dereference(), thread, layout)
+                try:
+                    _print_hub(hub.dereference(), thread, layout)
+                except gdb.MemoryError as e:  # a hub being torn down, a truncated core
+                    gdb.write("thread %d: hub 0x%x unreadable: %s\n" % (thread.num, int(hub), e))
         finally:
             if selected is not None and selected.is_valid():
                 selected.switch()

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Runs tools/braid-gdb.py's `braid coroutines` in gdb's batch mode against park_three.
 
-Usage: gdb_coroutines_test.py PARK_THREE BRAID_GDB_PY core|no-core
+Usage: gdb_coroutines_test.py PARK_THREE BRAID_GDB_PY core|no-core|no-debug-info
 
-Two checks, each a gdb session whose output must list park_three's four coroutines
+Each check is a gdb session whose output must list park_three's four parked coroutines
 (three on the main thread's hub, one on a second thread's) with their names, states, wait
 reasons, and a backtrace through the function each parked in:
-  live  gdb attaches to `park_three --wait` (every build);
-  core  park_three aborts and gdb reads its core file (`core`: not under ASan, whose
-        shadow memory makes core dumps off by default and huge otherwise).
-Exit 0 when they pass, 1 on a failure, 77 (ctest's SKIP_RETURN_CODE) when gdb, its
-Python, ptrace or core dumps are unavailable so that nothing could be checked.
+  live      gdb attaches to `park_three --wait` (every build);
+  core      park_three aborts in main and gdb reads its core file;
+  core, abort in a coroutine: the same, aborted from a fifth coroutine, which must be
+            listed as running, with the main context's hub loop suspended under it and
+            backtraced down to main.
+The core checks run in `core` mode only: not under ASan, whose shadow memory makes core
+dumps off by default and huge otherwise. `no-debug-info` (a build without -g: gdb cannot
+name braid's types) skips everything. Exit 0 when the checks pass, 1 on a failure, 77
+(ctest's SKIP_RETURN_CODE) when gdb, its Python, ptrace or core dumps are unavailable so
+that nothing could be checked.
 """
 
 import os
@@ -38,8 +43,11 @@ class Skip(Exception):
     pass
 
 
-def run_gdb(gdb, script, args):
-    cmd = [gdb, "-nx", "-batch", "-ex", "source " + script, "-ex", "braid coroutines"] + args
+def run_gdb(gdb, script, args, commands=("braid coroutines",)):
+    cmd = [gdb, "-nx", "-batch", "-ex", "source " + script]
+    for command in commands:
+        cmd += ["-ex", command]
+    cmd += args
     try:
         proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=GDB_TIMEOUT)
@@ -68,7 +76,7 @@ def blocks(output):
     return found
 
 
-def check(output, stderr, what):
+def check(output, stderr, what, main_hub_count=3):
     errors = []
     found = blocks(output)
     for name, wait, function in EXPECTED:
@@ -82,17 +90,40 @@ def check(output, stderr, what):
             errors.append("%r: no frame in %s in its backtrace" % (name, function))
         if not any(re.search(r"\bbraid::", f) for f in frames):
             errors.append("%r: no braid:: frame in its backtrace" % name)
-    if not re.search(r"thread \d+ \(LWP \d+\): hub 0x[0-9a-f]+, 3 live coroutines", output):
-        errors.append("no hub with the main thread's 3 coroutines")
+    if not re.search(r"thread \d+ \(LWP \d+\): hub 0x[0-9a-f]+, %d live coroutines"
+                     % main_hub_count, output):
+        errors.append("no hub with the main thread's %d coroutines" % main_hub_count)
     if not re.search(r"thread \d+ \(LWP \d+\): hub 0x[0-9a-f]+, 1 live coroutine\b", output):
         errors.append("no hub with the second thread's coroutine")
     for bad in ("Traceback", "Python Exception", "backtrace failed"):
         if bad in output or bad in stderr:
             errors.append("gdb reported an error (%s)" % bad)
+    fail_if(errors, what, output, stderr)
+    print("%s: ok (%d parked coroutines, each with a backtrace)" % (what, len(EXPECTED)))
+
+
+def fail_if(errors, what, output, stderr):
     if errors:
         raise AssertionError("%s: %s\n--- gdb stdout ---\n%s--- gdb stderr ---\n%s" % (
             what, "; ".join(errors), output, stderr))
-    print("%s: ok (%d coroutines, each with a backtrace)" % (what, len(EXPECTED)))
+
+
+def check_running(output, stderr, what):
+    """The aborter is running; the main context's loop is suspended under it."""
+    errors = []
+    aborter = re.search(r'coroutine (\d+) "aborter"\s+running\b.*\(current\)\n'
+                        r"\s+running: its stack is the thread's", output)
+    if aborter is None:
+        errors.append("coroutine 'aborter' not listed as the running one")
+    else:
+        loop = re.search(r"main context: its hub loop is suspended while coroutine %s runs\n"
+                         r"((?:\s+(?:#|\.\.\.).*\n)+)" % aborter.group(1), output)
+        if loop is None:
+            errors.append("no backtrace of the main context suspended under the aborter")
+        elif not re.search(r"\bin main at\b", loop.group(1)) or "braid::" not in loop.group(1):
+            errors.append("the main context's backtrace does not go through braid:: to main")
+    fail_if(errors, what, output, stderr)
+    print("%s: ok (the running coroutine, and the hub loop under it)" % what)
 
 
 def live_check(gdb, program, script):
@@ -107,6 +138,19 @@ def live_check(gdb, program, script):
         if re.search(r"ptrace: Operation not permitted|Could not attach", out + err):
             raise Skip("gdb may not attach to a process here: " + err.strip().splitlines()[-1])
         check(out, err, "live process")
+        # One hub named on the command line: the second thread's, as its t_hub.
+        out, err = run_gdb(gdb, script, ["-p", str(proc.pid)], [
+            "thread 2", "braid coroutines 'braid::(anonymous namespace)::t_hub'",
+            "braid coroutines 0"])
+        errors = []
+        if not re.search(r"^hub 0x[0-9a-f]+, 1 live coroutine\n"
+                         r'\s+coroutine \d+ "other-thread"\s+parked\s+waits on: sleep\n'
+                         r"(?s:.*)park_on_other_thread", out, re.M):
+            errors.append("`braid coroutines HUB` did not list that hub's coroutine")
+        if "braid: HUB '0' is a null pointer" not in err:
+            errors.append("`braid coroutines 0` did not say that 0 is a null pointer")
+        fail_if(errors, "live process, HUB argument", out, err)
+        print("live process, HUB argument: ok")
     finally:
         proc.stdin.close()
         try:
@@ -116,7 +160,7 @@ def live_check(gdb, program, script):
             proc.wait()
 
 
-def core_check(gdb, program, script):
+def core_check(gdb, program, script, args=(), what="core file", main_hub_count=3):
     with open("/proc/sys/kernel/core_pattern") as f:
         pattern = f.read().strip()
     if pattern.startswith("|") or "/" in pattern:
@@ -125,7 +169,7 @@ def core_check(gdb, program, script):
         def unlimited_core():
             resource.setrlimit(resource.RLIMIT_CORE,
                                (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        proc = subprocess.run([program], cwd=tmp, preexec_fn=unlimited_core, timeout=30,
+        proc = subprocess.run([program, *args], cwd=tmp, preexec_fn=unlimited_core, timeout=30,
                               capture_output=True, text=True)
         if proc.returncode != -6:
             raise AssertionError("park_three should die of SIGABRT, got %d: %s" % (
@@ -134,11 +178,28 @@ def core_check(gdb, program, script):
         if not cores:
             raise Skip("SIGABRT left no core file (core_pattern %r)" % pattern)
         out, err = run_gdb(gdb, script, [program, os.path.join(tmp, cores[0])])
-        check(out, err, "core file")
+        check(out, err, what, main_hub_count)
+        return out, err
+
+
+def core_running_check(gdb, program, script):
+    what = "core file, abort in a coroutine"
+    out, err = core_check(gdb, program, script, ["--abort-in-coroutine"], what, 4)
+    check_running(out, err, what)
+
+
+def no_target_check(gdb, program, script):
+    out, err = run_gdb(gdb, script, [program])
+    if "braid: no process or core file" not in err:
+        fail_if(["`braid coroutines` without a process did not say so"], "no process", out, err)
+    print("no process: ok (a clear error)")
 
 
 def main():
     program, script, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    if mode == "no-debug-info":
+        print("SKIPPED: braid is built without debug info (-g), which the gdb helper needs")
+        return SKIP
     gdb = shutil.which("gdb")
     if gdb is None:
         print("SKIPPED: gdb is not installed")
@@ -146,7 +207,16 @@ def main():
     checks = [("live process", live_check)]
     if mode == "core":
         checks.append(("core file", core_check))
+        checks.append(("core file, abort in a coroutine", core_running_check))
     passed = 0
+    try:
+        no_target_check(gdb, program, script)
+    except Skip as e:
+        print("SKIPPED: %s" % e)
+        return SKIP
+    except AssertionError as e:
+        print("FAILED: %s" % e)
+        return 1
     for what, fn in checks:
         try:
             fn(gdb, program, script)

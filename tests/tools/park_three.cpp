@@ -1,7 +1,10 @@
 // The subject of the gdb helper's test (tests/tools/gdb_coroutines_test.py): parks three
 // named coroutines in three different waits, plus one on a second thread's hub, then
-// either aborts (a core file to inspect) or, with --wait, prints "ready" and blocks
-// reading stdin until the driver has attached gdb and closes it.
+//   (no argument)           aborts from main: a core file to inspect;
+//   --abort-in-coroutine    aborts from a fifth coroutine, "aborter", so the core shows
+//                           a running coroutine and the hub loop suspended under it;
+//   --wait                  prints "ready" and blocks reading stdin until the driver has
+//                           attached gdb and closes it.
 //
 // Each coroutine parks inside its own named [[gnu::noinline]] function, so even an -O2
 // backtrace shows that name; the empty asm after each wait keeps the call out of tail
@@ -51,6 +54,8 @@ int parked = 0;
   asm volatile("" ::: "memory");
 }
 
+[[gnu::noinline]] void abort_in_coroutine() { std::abort(); }
+
 // A second thread with its own hub: one coroutine parked, the thread's loop waiting.
 void other_thread(std::promise<void>& ready) {
   std::atomic<bool> flag{false};
@@ -63,7 +68,7 @@ void other_thread(std::promise<void>& ready) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool wait_mode = argc > 1 && std::strcmp(argv[1], "--wait") == 0;
+  const char* mode = argc > 1 ? argv[1] : "";
   // Where Yama restricts ptrace to ancestors, let the driver's gdb attach anyway.
   ::prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
 
@@ -82,7 +87,11 @@ int main(int argc, char** argv) {
   std::thread(other_thread, std::ref(ready)).detach();
   ready.get_future().wait();
 
-  if (!wait_mode) std::abort();
+  if (std::strcmp(mode, "--abort-in-coroutine") == 0) {
+    braid::spawn(braid::SpawnOptions{"aborter"}, [] { abort_in_coroutine(); });
+    braid::yield_now();
+  }
+  if (std::strcmp(mode, "--wait") != 0) std::abort();
   std::puts("ready");
   std::fflush(stdout);
   char c;
