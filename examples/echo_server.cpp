@@ -16,7 +16,6 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
-#include <boost/asio/signal_set.hpp>
 
 #include <csignal>
 #include <cstdio>
@@ -107,19 +106,21 @@ int main(int argc, char** argv) {
     braid::net::StreamServer server(opts.host, opts.port, handle, so);
     server.start();
 
-    // Signals arrive through Asio on the hub's own loop; the stop runs in a coroutine,
-    // since a loop callback may not park.
-    boost::asio::signal_set signals(braid::Hub::current().context(), SIGINT, SIGTERM);
-    signals.async_wait([&server](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      spdlog::info("signal {}: stopping", sig);
-      braid::spawn([&server] { server.stop(); });  // stop_timeout, then the kill
-    });
+    // Each signal runs its handler in a coroutine of its own, so it may park in stop()
+    // (stop_timeout, then the kill); a second signal finds the server stopping and stop()
+    // returns at once. Declared after the server, the handlers are cancelled before it goes.
+    auto on_signal = [&server](int sig) {
+      return braid::signal_handler(sig, [&server, sig] {
+        spdlog::info("signal {}: stopping", sig);
+        server.stop();
+      });
+    };
+    braid::SignalHandler on_int = on_signal(SIGINT);
+    braid::SignalHandler on_term = on_signal(SIGTERM);
 
     std::printf("listening on %u\n", server.port());
     std::fflush(stdout);
     server.serve_forever();
-    signals.cancel();
     std::printf("stopped\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "echo_server: %s\n", e.what());

@@ -7,8 +7,6 @@
 // Prints "listening on PORT"; SIGINT/SIGTERM stop it gracefully.
 #include "http_pages.hpp"
 
-#include <boost/asio/signal_set.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -36,14 +34,14 @@ int main(int argc, char** argv) {
     braid::net::StreamServer server(
         host, port, [delay](braid::net::TcpStream& s) { examples::serve_pages(s, delay); });
     server.start();
-    boost::asio::signal_set signals(braid::Hub::current().context(), SIGINT, SIGTERM);
-    signals.async_wait([&server](const boost::system::error_code& ec, int) {
-      if (!ec) braid::spawn([&server] { server.stop(1s); });
-    });
+    // Each handler runs in a coroutine of its own, where stop() may park. Declared after
+    // the server, they are cancelled before it goes.
+    auto stop = [&server] { server.stop(1s); };
+    braid::SignalHandler on_int = braid::signal_handler(SIGINT, stop);
+    braid::SignalHandler on_term = braid::signal_handler(SIGTERM, stop);
     std::printf("listening on %u\n", server.port());
     std::fflush(stdout);
     server.serve_forever();
-    signals.cancel();
     std::printf("stopped\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "http_server: %s\n", e.what());
