@@ -166,6 +166,16 @@ void BM_SleepZero(benchmark::State& state) {
 }
 BENCHMARK(BM_SleepZero);
 
+// One turn of an idle loop: Hub::poll() with nothing ready, no timer due, no I/O (the
+// ready, timer and I/O phases, the last one a non-blocking reactor poll). What the loop's
+// own bookkeeping (Hub::stats() counters, the stall detector's heartbeat) costs per turn
+// shows here first: docs/benchmarks.md, "Diagnostics".
+void BM_HubPollIdleTurn(benchmark::State& state) {
+  braid::Hub& hub = braid::Hub::current();
+  for (auto _ : state) benchmark::DoNotOptimize(hub.poll());
+}
+BENCHMARK(BM_HubPollIdleTurn);
+
 void BM_SpawnJoin(benchmark::State& state) {
   RatioToBare ratio(state);
   ratio.start();

@@ -88,7 +88,8 @@ int sample_signal() { return SIGRTMIN + 7; }
 void on_sample_signal(int) {
   const int saved_errno = errno;
   StallSample& s = t_sample;
-  s.n = capture_frames(s.frames, StallSample::kFrames, 1);
+  // Skip this handler and the kernel's signal trampoline (__restore_rt).
+  s.n = capture_frames(s.frames, StallSample::kFrames, 2);
   if (Hub* hub = Hub::current_if_any()) {
     const FiberRecord* f = DiagnosticsAccess::current(*hub);
     s.coroutine_id = f->id;
