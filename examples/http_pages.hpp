@@ -5,17 +5,14 @@
 // `delay` (a stand-in for a slow backend, so concurrency shows); anything else is 404.
 #pragma once
 
-#include <braid/net.hpp>
+#include "http_serve.hpp"
 
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <braid/net.hpp>
 
 #include <chrono>
 #include <string>
 
 namespace examples {
-
-namespace http = boost::beast::http;
 
 /// The body of /page/N.
 inline std::string page_body(int n) {
@@ -28,20 +25,7 @@ inline std::string page_body(int n) {
 
 /// Serves HTTP/1.1 requests on `s` until the client closes or asks to.
 inline void serve_pages(braid::net::TcpStream& s, std::chrono::milliseconds delay) {
-  boost::beast::flat_buffer buffer;
-  for (;;) {
-    http::request<http::string_body> req;
-    boost::system::error_code ec;
-    http::read(s, buffer, req, ec);  // parks this coroutine only
-    if (ec == http::error::end_of_stream) return;
-    // A client that closes in the middle of a request is a disconnect like a reset:
-    // StreamServer logs both at debug level, not as server errors.
-    if (ec == http::error::partial_message) ec = boost::asio::error::eof;
-    if (ec) throw boost::system::system_error(ec, "http read");
-    http::response<http::string_body> res;
-    res.version(req.version());
-    res.keep_alive(req.keep_alive());
-    res.set(http::field::server, "braid");
+  serve_http(s, "braid", [delay](const HttpRequest& req, HttpResponse& res) {
     res.set(http::field::content_type, "text/html");
     const std::string target(req.target());
     int n = -1;
@@ -60,10 +44,7 @@ inline void serve_pages(braid::net::TcpStream& s, std::chrono::milliseconds dela
       res.result(http::status::not_found);
       res.body() = "not found: " + target + "\n";
     }
-    res.prepare_payload();
-    http::write(s, res);
-    if (!res.keep_alive()) return;
-  }
+  });
 }
 
 }  // namespace examples
