@@ -29,6 +29,36 @@ TEST_CASE("Event wakes every waiter; clear resets it", "[coro][event]") {
   REQUIRE_FALSE(ev.wait(10ms));
 }
 
+TEST_CASE("Event wakes waiters in order, and a late wait() returns after them",
+          "[coro][event]") {
+  braid::Event ev;
+  std::vector<int> order;
+  auto waiter = [&](int i) {
+    REQUIRE(ev.wait());
+    order.push_back(i);
+  };
+  auto w1 = braid::spawn(waiter, 1);
+  auto w2 = braid::spawn(waiter, 2);
+  braid::yield_now();  // both park
+  ev.set();
+  waiter(3);  // set already: still behind 1 and 2, as in gevent
+  auto w4 = braid::spawn(waiter, 4);  // later still, after they have run: at once
+  braid::joinall(std::vector<braid::Task<void>>{w1, w2, w4});
+  CHECK(order == std::vector<int>{1, 2, 3, 4});
+
+  // A woken waiter killed before it runs does not leave later waits yielding for ever.
+  braid::Event ev2;
+  auto victim = braid::spawn([&] { ev2.wait(); });
+  braid::yield_now();
+  ev2.set();
+  victim.kill();
+  CHECK(victim.ready());
+  bool returned = false;
+  auto late = braid::spawn([&] { returned = ev2.wait(); });
+  late.join();
+  CHECK(returned);
+}
+
 TEST_CASE("AsyncResult delivers a value or an exception", "[coro][event]") {
   braid::AsyncResult<int> r;
   braid::spawn([&] {

@@ -19,20 +19,40 @@ class Event {
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
 
+  /// Sets the flag and wakes every waiter, in the order they started waiting.
   void set() noexcept {
     flag_ = true;
-    waiters_.notify_all();
+    while (detail::Waiter* w = waiters_.front()) {
+      *static_cast<bool*>(w->slot) = true;  // the waiter's "woken by set()" flag
+      ++waking_;
+      waiters_.notify_one();
+    }
   }
   void clear() noexcept { flag_ = false; }
   bool is_set() const noexcept { return flag_; }
-  /// Parks until set (true) or until `timeout` elapsed (false). True at once when set.
+  /// Parks until set (true) or until `timeout` elapsed (false). When already set it
+  /// returns true, but not ahead of the waiters a set() has woken and that have not run
+  /// yet: it yields to them first, so waiters return in the order they waited (as in
+  /// gevent), a late caller last.
   bool wait(std::optional<Duration> timeout = {}) {
-    if (flag_) return true;
-    return waiters_.wait(timeout, detail::WaitInfo{"Event.wait"});
+    if (flag_) {
+      if (waking_ > 0 && !Hub::current().in_hub_callback()) Hub::current().yield();
+      return true;
+    }
+    bool woken_by_set = false;
+    struct Resumed {  // counts this waiter out of waking_ however it leaves
+      Event& event;
+      const bool& woken;
+      ~Resumed() {
+        if (woken) --event.waking_;
+      }
+    } resumed{*this, woken_by_set};
+    return waiters_.wait(timeout, detail::WaitInfo{"Event.wait"}, &woken_by_set);
   }
 
  private:
   bool flag_ = false;
+  std::size_t waking_ = 0;  // waiters set() has woken that have not resumed yet
   detail::WaitQueue waiters_;
 };
 

@@ -142,6 +142,9 @@ class Hub {
   void clear_timeout(detail::FiberRecord& f, const void* source) noexcept;
   /// std::logic_error when the running code may not park (inside a hub callback).
   void check_can_block(const detail::WaitInfo& info) const;
+  /// True inside a hub callback (an Asio handler, a timer callback, a post()ed function),
+  /// where nothing may park or yield.
+  bool in_hub_callback() const noexcept { return in_callback_ > 0; }
   /// Throws a pending interrupt for the running context now, if any.
   void check_interrupt();
   /// Puts the running coroutine at the back of the ready queue and switches away; in the
