@@ -13,10 +13,11 @@ TEST_CASE("Event wakes every waiter; clear resets it", "[coro][event]") {
   braid::Event ev;
   int woken = 0;
   std::vector<braid::Task<void>> ws;
-  for (int i = 0; i < 5; ++i) ws.push_back(braid::spawn([&] {
-    REQUIRE(ev.wait());
-    ++woken;
-  }));
+  for (int i = 0; i < 5; ++i)
+    ws.push_back(braid::spawn([&] {
+      REQUIRE(ev.wait());
+      ++woken;
+    }));
   braid::yield_now();
   REQUIRE(woken == 0);
   ev.set();
@@ -29,8 +30,7 @@ TEST_CASE("Event wakes every waiter; clear resets it", "[coro][event]") {
   REQUIRE_FALSE(ev.wait(10ms));
 }
 
-TEST_CASE("Event wakes waiters in order, and a late wait() returns after them",
-          "[coro][event]") {
+TEST_CASE("Event wakes waiters in order, and a late wait() returns after them", "[coro][event]") {
   braid::Event ev;
   std::vector<int> order;
   auto waiter = [&](int i) {
@@ -41,7 +41,7 @@ TEST_CASE("Event wakes waiters in order, and a late wait() returns after them",
   auto w2 = braid::spawn(waiter, 2);
   braid::yield_now();  // both park
   ev.set();
-  waiter(3);  // set already: still behind 1 and 2, as in gevent
+  waiter(3);                          // set already: still behind 1 and 2, as in gevent
   auto w4 = braid::spawn(waiter, 4);  // later still, after they have run: at once
   braid::joinall(std::vector<braid::Task<void>>{w1, w2, w4});
   CHECK(order == std::vector<int>{1, 2, 3, 4});
@@ -79,13 +79,14 @@ TEST_CASE("Semaphore bounds concurrency and serves waiters in order", "[coro][se
   int inside = 0, peak = 0;
   std::vector<int> order;
   std::vector<braid::Task<void>> ts;
-  for (int i = 0; i < 6; ++i) ts.push_back(braid::spawn([&, i] {
-    std::lock_guard g(sem);
-    order.push_back(i);
-    peak = std::max(peak, ++inside);
-    braid::sleep(5ms);
-    --inside;
-  }));
+  for (int i = 0; i < 6; ++i)
+    ts.push_back(braid::spawn([&, i] {
+      std::lock_guard g(sem);
+      order.push_back(i);
+      peak = std::max(peak, ++inside);
+      braid::sleep(5ms);
+      --inside;
+    }));
   braid::joinall(ts);
   REQUIRE(peak == 2);
   REQUIRE(order == std::vector<int>{0, 1, 2, 3, 4, 5});
@@ -116,12 +117,13 @@ TEST_CASE("Lock is exclusive; releasing it unheld is an error", "[coro][lock]") 
   REQUIRE_THROWS_AS(lock.release(), std::logic_error);
   int counter = 0;
   std::vector<braid::Task<void>> ts;
-  for (int i = 0; i < 10; ++i) ts.push_back(braid::spawn([&] {
-    std::lock_guard g(lock);
-    int seen = counter;
-    braid::yield_now();  // would interleave without the lock
-    counter = seen + 1;
-  }));
+  for (int i = 0; i < 10; ++i)
+    ts.push_back(braid::spawn([&] {
+      std::lock_guard g(lock);
+      int seen = counter;
+      braid::yield_now();  // would interleave without the lock
+      counter = seen + 1;
+    }));
   braid::joinall(ts);
   REQUIRE(counter == 10);
   REQUIRE(lock.acquire(1s));

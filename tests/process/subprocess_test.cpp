@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "test_support.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -690,4 +692,28 @@ TEST_CASE("subprocess: killing a coroutine while it spawns leaves no child behin
   CHECK_FALSE(constructed);
   keep_busy.join(kBound);
   CHECK(no_children_within(kBound));
+}
+
+TEST_CASE("subprocess: with SIGCHLD ignored, wait() reports 255 and says why",
+          "[process][subprocess]") {
+  // The kernel reaps children itself then: the status is gone (CPython reports 0).
+  braid::test::LogCapture log;
+  struct sigaction ignore {
+  }, saved{};
+  ignore.sa_handler = SIG_IGN;
+  REQUIRE(::sigaction(SIGCHLD, &ignore, &saved) == 0);
+  int status = -1;
+  pid_t pid = -1;
+  try {
+    sp::Popen p({"sh", "-c", "exit 3"});
+    pid = p.pid();
+    status = p.wait(10s);
+  } catch (...) {
+    ::sigaction(SIGCHLD, &saved, nullptr);
+    throw;
+  }
+  ::sigaction(SIGCHLD, &saved, nullptr);
+  CHECK(status == 255);
+  CHECK(log.text().find("child " + std::to_string(pid) +
+                        " was reaped elsewhere; its exit status is unknown") != std::string::npos);
 }

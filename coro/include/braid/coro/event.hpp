@@ -84,8 +84,7 @@ class AsyncResult {
   /// The value, or rethrows the exception. TimeoutError when `timeout` elapses first.
   T get(std::optional<Duration> timeout = {}) {
     if (!wait(timeout)) {
-      throw TimeoutError("AsyncResult.get: timed out after " +
-                         detail::format_duration(*timeout));
+      throw TimeoutError("AsyncResult.get: timed out after " + detail::format_duration(*timeout));
     }
     if (error_) std::rethrow_exception(error_);
     return *value_;
