@@ -28,7 +28,8 @@ int main() {
   braid::enable_stall_detector(100ms);
 
   // Three coroutines that park in different ways.
-  auto [near, far] = braid::net::UnixStream::pair();
+  auto ends = braid::net::UnixStream::pair();  // `fetcher` reads ends.first; nobody writes
+  braid::net::UnixStream& near = ends.first;
   braid::Queue<int> jobs;
   braid::capture_spawn_stacks(true);
   auto fetcher = braid::spawn(braid::SpawnOptions{.name = "fetcher"}, [&near] {

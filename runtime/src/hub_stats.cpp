@@ -2,6 +2,7 @@
 #include <braid/runtime/hub.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,7 +13,8 @@ namespace {
 
 // The sample at fraction `q` (0..1) of the sorted window, nearest rank.
 std::int64_t quantile(const std::vector<std::int64_t>& sorted, double q) {
-  const auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  const auto rank =
+      static_cast<std::size_t>(std::lround(q * static_cast<double>(sorted.size() - 1)));
   return sorted[std::min(rank, sorted.size() - 1)];
 }
 

@@ -36,7 +36,7 @@ std::string what_of(const std::exception_ptr& e) {
 
 TEST_CASE("cancelled reads never complete another socket's operations", "[net][cancel]") {
   constexpr int kStreams = 8;
-  constexpr std::size_t kBytesPerStream = 8 * 1024 * 1024;
+  constexpr std::size_t kBytesPerStream = std::size_t{8} << 20;
   constexpr int kIdleReaders = 40;
   constexpr int kTimeoutsEach = 50;
   constexpr int kKills = 200;
@@ -51,11 +51,11 @@ TEST_CASE("cancelled reads never complete another socket's operations", "[net][c
     ends.push_back(std::move(a));
     ends.push_back(std::move(b));
   }
-  for (int i = 0; i < kStreams; ++i) {
+  for (std::size_t i = 0; i < kStreams; ++i) {
     UnixStream& out = ends[2 * i];
     UnixStream& in = ends[2 * i + 1];
     tasks.push_back(braid::spawn([&out] {
-      const std::string chunk(16 * 1024, 'x');
+      const std::string chunk(std::size_t{16} << 10, 'x');
       for (std::size_t sent = 0; sent < kBytesPerStream; sent += chunk.size()) out.sendall(chunk);
       out.shutdown_write();
     }));
@@ -97,7 +97,8 @@ TEST_CASE("cancelled reads never complete another socket's operations", "[net][c
   // Readers parked on an idle socket and killed: each kill is a cancel too.
   int killed_in_time = 0;
   tasks.push_back(braid::spawn([&killed_in_time] {
-    auto [idle, peer] = UnixStream::pair();
+    auto ends = UnixStream::pair();  // a named pair: lambdas below capture one end
+    UnixStream& idle = ends.first;
     for (int k = 0; k < kKills; ++k) {
       auto parked = braid::spawn([&idle] {
         char buf[64];
