@@ -247,3 +247,55 @@ TEST_CASE("Group kill stops every member", "[coro][group][kill]") {
   REQUIRE(group.size() == 0);
   REQUIRE_FALSE(group.join(1ms) == false);
 }
+
+TEST_CASE("LifoQueue hands out the newest item first", "[coro][queue]") {
+  braid::LifoQueue<int> q;
+  for (int i = 1; i <= 3; ++i) q.put(i);
+  CHECK(q.get() == 3);
+  CHECK(q.get() == 2);
+  q.put(4);
+  CHECK(q.get() == 4);
+  CHECK(q.get() == 1);
+  CHECK_FALSE(q.try_get().has_value());
+  // A parked getter still gets the first item put, and a full LIFO queue parks putters.
+  braid::LifoQueue<int> bounded(2);
+  auto getter = braid::spawn([&] { return bounded.get(); });
+  braid::yield_now();
+  bounded.put(7);
+  CHECK(getter.get() == 7);
+  bounded.put(1);
+  bounded.put(2);
+  CHECK(bounded.full());
+  auto putter = braid::spawn([&] { bounded.put(3); });
+  braid::yield_now();
+  CHECK(bounded.get() == 2);  // room: the parked putter's 3 goes in
+  putter.join();
+  CHECK(bounded.get() == 3);
+  CHECK(bounded.get() == 1);
+  CHECK_THROWS_AS(bounded.get(10ms), braid::QueueEmpty);
+}
+
+TEST_CASE("PriorityQueue hands out the smallest item first", "[coro][queue]") {
+  braid::PriorityQueue<std::pair<int, std::string>> q;
+  q.put({3, "low"});
+  q.put({1, "urgent"});
+  q.put({2, "normal"});
+  CHECK(q.size() == 3);
+  CHECK(q.get().second == "urgent");
+  CHECK(q.get().second == "normal");
+  q.put({0, "now"});
+  CHECK(q.get().second == "now");
+  CHECK(q.get().second == "low");
+  CHECK(q.empty());
+
+  braid::PriorityQueue<int, std::greater<int>> largest_first;
+  for (int v : {5, 9, 1, 7}) largest_first.put(v);
+  std::vector<int> out;
+  while (auto v = largest_first.try_get()) out.push_back(*v);
+  CHECK(out == std::vector<int>{9, 7, 5, 1});
+
+  braid::PriorityQueue<int> bounded(1);
+  bounded.put(2);
+  CHECK_THROWS_AS(bounded.put(1, 10ms), braid::QueueFull);
+  CHECK(bounded.get() == 2);
+}

@@ -7,15 +7,73 @@
 #include <braid/runtime/detail/wait_queue.hpp>
 #include <braid/runtime/errors.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 namespace braid {
 
+namespace detail {
+
+/// The order a Queue hands out its items: oldest first (Queue), newest first
+/// (LifoQueue), or smallest first (PriorityQueue). Items handed straight to a parked
+/// getter never enter the store (the store was empty).
 template <class T>
+struct FifoStore {
+  std::deque<T> items;
+  void push(T&& v) { items.push_back(std::move(v)); }
+  T pop() {
+    T v = std::move(items.front());
+    items.pop_front();
+    return v;
+  }
+  std::size_t size() const noexcept { return items.size(); }
+};
+
+template <class T>
+struct LifoStore {
+  std::vector<T> items;
+  void push(T&& v) { items.push_back(std::move(v)); }
+  T pop() {
+    T v = std::move(items.back());
+    items.pop_back();
+    return v;
+  }
+  std::size_t size() const noexcept { return items.size(); }
+};
+
+/// A binary heap whose top is the smallest item under `Compare` (Python's heapq order).
+template <class T, class Compare>
+struct PriorityStore {
+  std::vector<T> items;
+  Compare less{};
+  // std::*_heap keep the largest on top: invert the comparison.
+  bool after(const T& a, const T& b) const { return less(b, a); }
+  void push(T&& v) {
+    items.push_back(std::move(v));
+    std::push_heap(items.begin(), items.end(),
+                   [this](const T& a, const T& b) { return after(a, b); });
+  }
+  T pop() {
+    std::pop_heap(items.begin(), items.end(),
+                  [this](const T& a, const T& b) { return after(a, b); });
+    T v = std::move(items.back());
+    items.pop_back();
+    return v;
+  }
+  std::size_t size() const noexcept { return items.size(); }
+};
+
+}  // namespace detail
+
+/// gevent.queue.Queue: FIFO by default; the store chooses the order (see LifoQueue and
+/// PriorityQueue).
+template <class T, class Store = detail::FifoStore<T>>
 class Queue {
  public:
   /// `maxsize` 0 = unbounded.
@@ -35,7 +93,7 @@ class Queue {
   std::optional<T> try_get();
 
   std::size_t size() const noexcept { return items_.size(); }
-  bool empty() const noexcept { return items_.empty(); }
+  bool empty() const noexcept { return items_.size() == 0; }
   bool full() const noexcept { return maxsize_ > 0 && items_.size() >= maxsize_; }
   std::size_t maxsize() const noexcept { return maxsize_; }
 
@@ -47,36 +105,35 @@ class Queue {
   T pop();
 
   std::size_t maxsize_;
-  std::deque<T> items_;
+  Store items_;
   detail::WaitQueue getters_;  // slot: std::optional<T>* to receive an item
   detail::WaitQueue putters_;  // slot: T* holding the item to add
 };
 
-template <class T>
-void Queue<T>::push(T&& v) {
+template <class T, class Store>
+void Queue<T, Store>::push(T&& v) {
   if (detail::Waiter* g = getters_.front()) {
     static_cast<std::optional<T>*>(g->slot)->emplace(std::move(v));
     getters_.notify_one();
   } else {
-    items_.push_back(std::move(v));
+    items_.push(std::move(v));
   }
   on_put();
 }
 
-template <class T>
-T Queue<T>::pop() {
-  T v = std::move(items_.front());
-  items_.pop_front();
+template <class T, class Store>
+T Queue<T, Store>::pop() {
+  T v = items_.pop();
   if (detail::Waiter* p = putters_.front()) {  // room appeared: admit the oldest putter
-    items_.push_back(std::move(*static_cast<T*>(p->slot)));
+    items_.push(std::move(*static_cast<T*>(p->slot)));
     putters_.notify_one();
     on_put();
   }
   return v;
 }
 
-template <class T>
-void Queue<T>::put(T v, std::optional<Duration> timeout) {
+template <class T, class Store>
+void Queue<T, Store>::put(T v, std::optional<Duration> timeout) {
   if (!full() && putters_.empty()) {
     Hub::current().check_interrupt();
     push(std::move(v));
@@ -87,9 +144,9 @@ void Queue<T>::put(T v, std::optional<Duration> timeout) {
   }
 }
 
-template <class T>
-T Queue<T>::get(std::optional<Duration> timeout) {
-  if (!items_.empty()) {
+template <class T, class Store>
+T Queue<T, Store>::get(std::optional<Duration> timeout) {
+  if (!empty()) {
     Hub::current().check_interrupt();
     return pop();
   }
@@ -100,18 +157,34 @@ T Queue<T>::get(std::optional<Duration> timeout) {
   return std::move(*slot);
 }
 
-template <class T>
-bool Queue<T>::try_put(T v) {
+template <class T, class Store>
+bool Queue<T, Store>::try_put(T v) {
   if (full() || !putters_.empty()) return false;
   push(std::move(v));
   return true;
 }
 
-template <class T>
-std::optional<T> Queue<T>::try_get() {
-  if (items_.empty()) return std::nullopt;
+template <class T, class Store>
+std::optional<T> Queue<T, Store>::try_get() {
+  if (empty()) return std::nullopt;
   return pop();
 }
+
+/// gevent.queue.LifoQueue: get() returns the newest item first.
+template <class T>
+class LifoQueue : public Queue<T, detail::LifoStore<T>> {
+ public:
+  using Queue<T, detail::LifoStore<T>>::Queue;
+};
+
+/// gevent.queue.PriorityQueue: get() returns the smallest item under `Compare` first
+/// (Python's heapq order; put (priority, value) pairs to order by priority). Items that
+/// compare equal come out in no particular order.
+template <class T, class Compare = std::less<T>>
+class PriorityQueue : public Queue<T, detail::PriorityStore<T, Compare>> {
+ public:
+  using Queue<T, detail::PriorityStore<T, Compare>>::Queue;
+};
 
 /// A Queue that also counts unfinished items: each get() should be followed by
 /// task_done(); join() waits until every item put has been marked done.
