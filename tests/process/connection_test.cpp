@@ -18,6 +18,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -160,7 +161,9 @@ TEST_CASE("malformed frames fed by hand are FrameError", "[process][unit]") {
   int fds[2];
   REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
   mp::Connection rx(fds[0], true, false);
-  const int wfd = fds[1];
+  // Closed by the sections that need EOF (then -1): closing it twice would close
+  // whatever took its number meanwhile, e.g. the reactor's duplicate of rx's descriptor.
+  int wfd = fds[1];
   SECTION("bad magic") {
     write_raw(wfd, bytes_of("GET / HTTP/1.0\r\n"));
     REQUIRE_THROWS_WITH(rx.recv_bytes(), Catch::Contains("bad magic"));
@@ -175,14 +178,14 @@ TEST_CASE("malformed frames fed by hand are FrameError", "[process][unit]") {
     auto f = fr::encode_frame(bytes_of("x"));
     f.resize(5);
     write_raw(wfd, f);
-    ::close(wfd);
+    ::close(std::exchange(wfd, -1));
     REQUIRE_THROWS_WITH(rx.recv_bytes(), Catch::Contains("truncated"));
   }
   SECTION("truncated payload") {
     auto f = fr::encode_frame(bytes_of("0123456789"));
     f.resize(f.size() - 4);
     write_raw(wfd, f);
-    ::close(wfd);
+    ::close(std::exchange(wfd, -1));
     REQUIRE_THROWS_AS(rx.recv_bytes(), mp::FrameError);
   }
   SECTION("payload is not the requested type") {
