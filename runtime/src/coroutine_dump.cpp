@@ -47,7 +47,16 @@ void DiagnosticsAccess::capture_spawn(FiberRecord& f) {
   f.spawn_frames = std::make_unique<std::vector<void*>>(frames, frames + n);
 }
 
-std::string DiagnosticsAccess::describe(const Hub& hub, const FiberRecord& f,
+DiagnosticsAccess::LiveIndex DiagnosticsAccess::index_live(const Hub& hub) {
+  LiveIndex index;
+  index.emplace(root(hub).id, &root(hub));
+  for (const FiberRecord* f = live_head(hub); f != nullptr; f = f->live_next) {
+    index.emplace(f->id, f);
+  }
+  return index;
+}
+
+std::string DiagnosticsAccess::describe(const LiveIndex& live, const FiberRecord& f,
                                         Clock::time_point now) {
   std::string line = fmt::format("#{} '{}' {}", f.id, f.display_name(), state_name(f.state));
   if (f.state == FiberState::parked) {
@@ -58,15 +67,8 @@ std::string DiagnosticsAccess::describe(const Hub& hub, const FiberRecord& f,
     }
   }
   if (!f.is_root) {
-    const FiberRecord* parent = nullptr;
-    const FiberRecord& r = root(hub);
-    if (r.id == f.spawned_by) parent = &r;
-    for (const FiberRecord* p = live_head(hub); p != nullptr && parent == nullptr;
-         p = p->live_next) {
-      if (p->id == f.spawned_by) parent = p;
-    }
-    if (parent != nullptr) {
-      line += fmt::format(", spawned by #{} '{}'", parent->id, parent->display_name());
+    if (const auto it = live.find(f.spawned_by); it != live.end()) {
+      line += fmt::format(", spawned by #{} '{}'", it->second->id, it->second->display_name());
     } else {
       line += fmt::format(", spawned by #{} (finished)", f.spawned_by);
     }
@@ -85,14 +87,15 @@ std::string DiagnosticsAccess::format_all(const Hub& hub) {
   std::string out =
       fmt::format("{} coroutine(s) on the hub of thread {} ({} parked, {} ready or not started)\n",
                   alive, static_cast<long>(::gettid()), parked, ready);
-  out += "  " + describe(hub, root(hub), now) + "\n";
+  const LiveIndex live = index_live(hub);  // one lookup per coroutine, not a list walk
+  out += "  " + describe(live, root(hub), now) + "\n";
   // The list is newest first; print in spawn order.
   std::vector<const FiberRecord*> all;
   all.reserve(alive);
   for (const FiberRecord* f = live_head(hub); f != nullptr; f = f->live_next) all.push_back(f);
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     const FiberRecord& f = **it;
-    out += "  " + describe(hub, f, now) + "\n";
+    out += "  " + describe(live, f, now) + "\n";
     if (f.spawn_frames && !f.spawn_frames->empty()) {
       out += "    spawned at:\n";
       out += format_frames(f.spawn_frames->data(), f.spawn_frames->size(), "      ");

@@ -6,7 +6,9 @@
 #include <braid/runtime/hub.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <string>
+#include <unordered_map>
 
 namespace braid::detail {
 
@@ -24,8 +26,12 @@ struct DiagnosticsAccess {
   /// Records the spawning stack into `f.spawn_frames`.
   static void capture_spawn(FiberRecord& f);
 
-  /// "'name' (#id) parked 1.20 s on recv fd 7" (state-dependent), for dumps and LoopExit.
-  static std::string describe(const Hub& hub, const FiberRecord& f, Clock::time_point now);
+  /// The hub's live coroutines and its root, by id (to name who spawned whom).
+  using LiveIndex = std::unordered_map<std::uint64_t, const FiberRecord*>;
+  static LiveIndex index_live(const Hub& hub);
+  /// "#7 'name' parked 1.20s on recv 7, spawned by #0 'main'" (state-dependent), for dumps
+  /// and LoopExit.
+  static std::string describe(const LiveIndex& live, const FiberRecord& f, Clock::time_point now);
   /// The whole dump of `hub`'s coroutines.
   static std::string format_all(const Hub& hub);
 

@@ -295,8 +295,8 @@ bool Hub::run_iteration(bool may_block, std::optional<detail::Clock::time_point>
                         std::size_t& ran) {
   const auto started = detail::Clock::now();
   turn_started_ = started;
-  heartbeat_.turns.store(++metrics_.turns, std::memory_order_relaxed);
-  heartbeat_.in_loop.store(true, std::memory_order_relaxed);
+  ++metrics_.turns;
+  heartbeat_.beat();
   const std::size_t ran_before = ran;
   ran += run_ready();
   ran += run_timers();
@@ -371,8 +371,7 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   blocked_in_asio_.store(false, std::memory_order_seq_cst);
   // The wait ends inside run_one, which also ran the first handler: counted as waiting.
   blocked = detail::Clock::now() - wait_started;
-  heartbeat_.turns.store(++metrics_.turns, std::memory_order_relaxed);
-  heartbeat_.in_loop.store(true, std::memory_order_relaxed);
+  heartbeat_.beat();  // the stall clock restarts after a wait (not a new turn for stats)
   std::size_t drained = 0;
   if (n > 0) drained = drain_io(ctx, true, until);
   metrics_.io_handlers += n + drained;

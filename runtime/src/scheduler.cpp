@@ -347,10 +347,11 @@ std::string Hub::describe_parked() const {
       fmt::format("would block forever: '{}' waits on {}", current_->display_name(), what);
   std::size_t parked = 0;
   std::string list;
+  const auto live = detail::DiagnosticsAccess::index_live(*this);
   for (const FiberRecord* f = live_head_; f != nullptr; f = f->live_next) {
     if (f->state != FiberState::parked) continue;
     if (++parked <= 8) {
-      list += (parked > 1 ? "; " : "") + detail::DiagnosticsAccess::describe(*this, *f, now);
+      list += (parked > 1 ? "; " : "") + detail::DiagnosticsAccess::describe(live, *f, now);
     }
   }
   if (parked == 0) return out + "; no coroutine is alive to wake it";

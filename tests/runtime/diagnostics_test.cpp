@@ -74,6 +74,16 @@ TEST_CASE("Hub::stats counts spawns, switches, parks, timers and lag", "[runtime
   CHECK(std::is_sorted(after.parks_by_kind.begin(), after.parks_by_kind.end(),
                        [](const auto& a, const auto& b) { return a.second > b.second; }));
 
+  // One turn is one count: a poll() is one turn, a blocking wait inside it adds none.
+  const auto turns_before = hub.stats().turns;
+  for (int i = 0; i < 10; ++i) hub.poll();
+  CHECK(hub.stats().turns - turns_before == 10);
+  const auto turns_before_wait = hub.stats().turns;
+  braid::sleep(5ms);  // main parks: turns that block in the reactor until the timer
+  const auto wait_turns = hub.stats().turns - turns_before_wait;
+  CHECK(wait_turns >= 1);
+  CHECK(wait_turns <= 5);  // 2 on epoll, 4 on io_uring (its timer updates complete too)
+
   // reset_window starts the lag window afresh.
   (void)hub.stats(true);
   CHECK(hub.stats().lag_samples == 0);

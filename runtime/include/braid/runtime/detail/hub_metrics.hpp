@@ -65,6 +65,13 @@ struct HubMetrics {
 struct HubHeartbeat {
   std::atomic<std::uint64_t> turns{0};
   std::atomic<bool> in_loop{false};
+
+  /// On the hub's thread: the loop (re)starts running braid code. Only this thread writes
+  /// `turns`, so a relaxed load and store make the increment.
+  void beat() noexcept {
+    turns.store(turns.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    in_loop.store(true, std::memory_order_relaxed);
+  }
 };
 
 }  // namespace braid::detail
