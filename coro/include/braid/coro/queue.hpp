@@ -1,6 +1,7 @@
 // Queue and JoinableQueue for coroutines of one hub (gevent.queue). Items are handed
 // straight to a parked getter, and a parked putter's item moves straight into the queue
 // when room appears, so order is FIFO and nothing is lost to a timeout or a kill.
+// shutdown() closes a queue as Python 3.13's queue.Queue.shutdown does.
 #pragma once
 
 #include <braid/runtime/detail/format.hpp>
@@ -8,17 +9,43 @@
 #include <braid/runtime/errors.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace braid {
 
+/// Python 3.13's queue.ShutDown: put() on a queue (or Channel) that was shut down, or
+/// get()/peek() on one that is shut down and has no items left. Coroutines parked in put()
+/// or get() when it is shut down are woken with it.
+struct QueueShutDown : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 namespace detail {
+
+/// What a parked getter (or peeker) leaves for the putter that wakes it. A peeker gets a
+/// copy and the item goes on to the next waiter; an empty `out` after the wake means
+/// the queue was shut down.
+template <class T>
+struct GetSlot {
+  std::optional<T>* out;
+  bool peek = false;
+};
+
+/// What a parked putter leaves for the getter that takes its item. The putter reads only
+/// this after its wake (the queue may be gone by then): `taken` false means shut down.
+template <class T>
+struct PutSlot {
+  T* item;
+  bool taken = false;
+};
 
 /// The order a Queue hands out its items: oldest first (Queue), newest first
 /// (LifoQueue), or smallest first (PriorityQueue). Items handed straight to a parked
@@ -32,6 +59,7 @@ struct FifoStore {
     items.pop_front();
     return v;
   }
+  const T& front() const { return items.front(); }
   std::size_t size() const noexcept { return items.size(); }
 };
 
@@ -44,6 +72,7 @@ struct LifoStore {
     items.pop_back();
     return v;
   }
+  const T& front() const { return items.back(); }
   std::size_t size() const noexcept { return items.size(); }
 };
 
@@ -66,6 +95,7 @@ struct PriorityStore {
     items.pop_back();
     return v;
   }
+  const T& front() const { return items.front(); }
   std::size_t size() const noexcept { return items.size(); }
 };
 
@@ -83,14 +113,34 @@ class Queue {
   virtual ~Queue() = default;
 
   /// Adds `v`, parking while the queue is full. QueueFull when `timeout` elapsed first
-  /// (the item is not added).
+  /// (the item is not added); QueueShutDown once the queue is shut down (before or while
+  /// parked; the item is not added).
   void put(T v, std::optional<Duration> timeout = {});
-  /// Removes the oldest item, parking while empty. QueueEmpty when `timeout` elapsed.
+  /// Removes the next item (oldest, newest or smallest: see the store), parking while
+  /// empty. QueueEmpty when `timeout` elapsed; QueueShutDown when the queue is shut down
+  /// and empty.
   T get(std::optional<Duration> timeout = {});
-  /// Adds `v` if there is room now; never parks.
+  /// Adds `v` if there is room now; never parks. QueueShutDown once shut down.
   bool try_put(T v);
-  /// Removes the oldest item if there is one now; never parks.
+  /// Removes the next item if there is one now; never parks. QueueShutDown when shut down
+  /// and empty (as Python's get_nowait).
   std::optional<T> try_get();
+  /// gevent's Queue.peek: a copy of the item get() would return next, left in the queue;
+  /// parks while empty. Parked peekers and getters are served in arrival order, so a
+  /// peeker parked before a getter sees the item that getter then takes. QueueEmpty when
+  /// `timeout` elapsed; QueueShutDown when shut down and empty.
+  T peek(std::optional<Duration> timeout = {}) requires std::copy_constructible<T>;
+  /// peek_nowait: a copy of the next item if there is one now; never parks.
+  /// QueueShutDown when shut down and empty.
+  std::optional<T> try_peek() requires std::copy_constructible<T>;
+
+  /// Python 3.13's Queue.shutdown: put() fails with QueueShutDown from now on, and
+  /// coroutines parked in put() are woken with it (their items are not added). get()
+  /// still returns the items already in the queue, then raises QueueShutDown; parked
+  /// getters and peekers (the queue is empty) are woken with it. `immediate` also drops
+  /// the items (a JoinableQueue counts each as done). Calling it again is harmless.
+  void shutdown(bool immediate = false);
+  bool is_shutdown() const noexcept { return shutdown_; }
 
   std::size_t size() const noexcept { return items_.size(); }
   bool empty() const noexcept { return items_.size() == 0; }
@@ -99,25 +149,41 @@ class Queue {
 
  protected:
   virtual void on_put() {}
+  /// `n` items were dropped by shutdown(immediate).
+  virtual void on_drop(std::size_t /*n*/) {}
 
  private:
   void push(T&& v);
   T pop();
+  std::optional<T> wait_for_item(std::optional<Duration> timeout, bool peek);
+  void throw_if_shut(const char* what) const;
 
   std::size_t maxsize_;
   Store items_;
-  detail::WaitQueue getters_;  // slot: std::optional<T>* to receive an item
-  detail::WaitQueue putters_;  // slot: T* holding the item to add
+  bool shutdown_ = false;
+  // Non-empty only while the store is empty (a getter parks only then, and push() serves
+  // it before storing anything).
+  detail::WaitQueue getters_;  // slot: detail::GetSlot<T>* (getters and peekers)
+  detail::WaitQueue putters_;  // slot: detail::PutSlot<T>*
 };
 
 template <class T, class Store>
 void Queue<T, Store>::push(T&& v) {
-  if (detail::Waiter* g = getters_.front()) {
-    static_cast<std::optional<T>*>(g->slot)->emplace(std::move(v));
+  // Serve waiters in arrival order, as gevent does: peekers ahead of the first getter
+  // each see the item; that getter takes it.
+  while (detail::Waiter* g = getters_.front()) {
+    auto* slot = static_cast<detail::GetSlot<T>*>(g->slot);
+    if (slot->peek) {
+      if constexpr (std::is_copy_constructible_v<T>) slot->out->emplace(v);
+      getters_.notify_one();
+      continue;
+    }
+    slot->out->emplace(std::move(v));
     getters_.notify_one();
-  } else {
-    items_.push(std::move(v));
+    on_put();
+    return;
   }
+  items_.push(std::move(v));
   on_put();
 }
 
@@ -125,7 +191,9 @@ template <class T, class Store>
 T Queue<T, Store>::pop() {
   T v = items_.pop();
   if (detail::Waiter* p = putters_.front()) {  // room appeared: admit the oldest putter
-    items_.push(std::move(*static_cast<T*>(p->slot)));
+    auto* slot = static_cast<detail::PutSlot<T>*>(p->slot);
+    items_.push(std::move(*slot->item));
+    slot->taken = true;
     putters_.notify_one();
     on_put();
   }
@@ -133,15 +201,38 @@ T Queue<T, Store>::pop() {
 }
 
 template <class T, class Store>
+void Queue<T, Store>::throw_if_shut(const char* what) const {
+  if (shutdown_) throw QueueShutDown(std::string(what) + ": the queue is shut down");
+}
+
+template <class T, class Store>
 void Queue<T, Store>::put(T v, std::optional<Duration> timeout) {
+  throw_if_shut("Queue.put");
   if (!full() && putters_.empty()) {
     Hub::current().check_interrupt();
     push(std::move(v));
     return;
   }
-  if (!putters_.wait(timeout, detail::WaitInfo{"Queue.put"}, &v)) {
+  detail::PutSlot<T> slot{&v};
+  if (!putters_.wait(timeout, detail::WaitInfo{"Queue.put"}, &slot)) {
     throw QueueFull("Queue.put: still full after " + detail::format_duration(*timeout));
   }
+  if (!slot.taken) throw QueueShutDown("Queue.put: the queue was shut down while put() waited");
+}
+
+// Parks a getter (or peeker) on the empty queue; returns what a putter handed over.
+template <class T, class Store>
+std::optional<T> Queue<T, Store>::wait_for_item(std::optional<Duration> timeout, bool peek) {
+  const char* what = peek ? "Queue.peek" : "Queue.get";
+  throw_if_shut(what);
+  std::optional<T> out;
+  detail::GetSlot<T> slot{&out, peek};
+  if (!getters_.wait(timeout, detail::WaitInfo{what}, &slot)) {
+    throw QueueEmpty(std::string(what) + ": still empty after " +
+                     detail::format_duration(*timeout));
+  }
+  if (!out) throw QueueShutDown(std::string(what) + ": the queue was shut down while it waited");
+  return out;
 }
 
 template <class T, class Store>
@@ -150,15 +241,21 @@ T Queue<T, Store>::get(std::optional<Duration> timeout) {
     Hub::current().check_interrupt();
     return pop();
   }
-  std::optional<T> slot;
-  if (!getters_.wait(timeout, detail::WaitInfo{"Queue.get"}, &slot)) {
-    throw QueueEmpty("Queue.get: still empty after " + detail::format_duration(*timeout));
+  return std::move(*wait_for_item(timeout, false));
+}
+
+template <class T, class Store>
+T Queue<T, Store>::peek(std::optional<Duration> timeout) requires std::copy_constructible<T> {
+  if (!empty()) {
+    Hub::current().check_interrupt();
+    return items_.front();
   }
-  return std::move(*slot);
+  return std::move(*wait_for_item(timeout, true));
 }
 
 template <class T, class Store>
 bool Queue<T, Store>::try_put(T v) {
+  throw_if_shut("Queue.try_put");
   if (full() || !putters_.empty()) return false;
   push(std::move(v));
   return true;
@@ -166,8 +263,30 @@ bool Queue<T, Store>::try_put(T v) {
 
 template <class T, class Store>
 std::optional<T> Queue<T, Store>::try_get() {
-  if (empty()) return std::nullopt;
-  return pop();
+  if (!empty()) return pop();
+  throw_if_shut("Queue.try_get");
+  return std::nullopt;
+}
+
+template <class T, class Store>
+std::optional<T> Queue<T, Store>::try_peek() requires std::copy_constructible<T> {
+  if (!empty()) return items_.front();
+  throw_if_shut("Queue.try_peek");
+  return std::nullopt;
+}
+
+template <class T, class Store>
+void Queue<T, Store>::shutdown(bool immediate) {
+  shutdown_ = true;
+  if (immediate && !empty()) {
+    const std::size_t dropped = items_.size();
+    while (items_.size() > 0) items_.pop();
+    on_drop(dropped);
+  }
+  // Every parked putter is still waiting for room (its slot is not taken), every parked
+  // getter or peeker for an item (the store is empty): each wakes to QueueShutDown.
+  getters_.notify_all();
+  putters_.notify_all();
 }
 
 /// gevent.queue.LifoQueue: get() returns the newest item first.
@@ -209,6 +328,11 @@ class JoinableQueue : public Queue<T> {
 
  protected:
   void on_put() override { ++unfinished_; }
+  // Python 3.13: shutdown(immediate) counts each dropped item as done.
+  void on_drop(std::size_t n) override {
+    unfinished_ -= std::min(n, unfinished_);
+    if (unfinished_ == 0) joiners_.notify_all();
+  }
 
  private:
   std::size_t unfinished_ = 0;
