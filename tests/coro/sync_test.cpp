@@ -111,6 +111,24 @@ TEST_CASE("BoundedSemaphore refuses a release above its start value", "[coro][se
   REQUIRE(sem.value() == 1);
 }
 
+TEST_CASE("Semaphore and BoundedSemaphore default to one permit", "[coro][semaphore]") {
+  braid::Semaphore sem;  // gevent: Semaphore(value=1)
+  CHECK(sem.value() == 1);
+  CHECK(sem.try_lock());
+  CHECK_FALSE(sem.acquire(10ms));
+  sem.release();
+  sem.release();  // unbounded: may go above its start value
+  CHECK(sem.value() == 2);
+
+  braid::BoundedSemaphore bounded;
+  CHECK(bounded.value() == 1);
+  CHECK(bounded.acquire(10ms));
+  CHECK_FALSE(bounded.try_lock());
+  bounded.release();
+  CHECK_THROWS_AS(bounded.release(), std::logic_error);  // bound of one
+  CHECK(bounded.value() == 1);
+}
+
 TEST_CASE("Lock is exclusive; releasing it unheld is an error", "[coro][lock]") {
   braid::Lock lock;
   REQUIRE_FALSE(lock.locked());

@@ -12,6 +12,8 @@ namespace braid {
 
 class Semaphore {
  public:
+  /// gevent's Semaphore(value=1): one permit.
+  Semaphore() : Semaphore(1) {}
   explicit Semaphore(std::size_t n) : value_(n) {}
   Semaphore(const Semaphore&) = delete;
   Semaphore& operator=(const Semaphore&) = delete;
@@ -43,6 +45,8 @@ class Semaphore {
 /// A Semaphore that refuses (std::logic_error) a release above its starting value.
 class BoundedSemaphore : public Semaphore {
  public:
+  /// gevent's BoundedSemaphore(value=1): one permit, and a bound of one.
+  BoundedSemaphore() : BoundedSemaphore(1) {}
   explicit BoundedSemaphore(std::size_t n) : Semaphore(n), bound_(n) {}
 
  protected:
