@@ -230,3 +230,25 @@ TEST_CASE("start() arms the Timeout for the coroutine that calls it", "[coro][ti
   CHECK_THROWS_AS(other.get(), braid::TimeoutError);
   braid::sleep(10ms);  // main is untouched
 }
+
+TEST_CASE("a Timeout may outlive the coroutine that armed it", "[coro][timeout]") {
+  // Fires after that coroutine finished (and its Task handle is gone): nothing happens.
+  braid::Timeout late(10ms, braid::Timeout::unstarted);
+  braid::spawn([&] { late.start(); }).join();
+  CHECK(late.pending());
+  braid::sleep(40ms);  // main is not the owner: not interrupted
+  CHECK(late.expired());
+
+  // Fired at its owner, then destroyed after the owner's Task handle.
+  braid::Timeout fired(10ms, braid::Timeout::unstarted);
+  {
+    auto owner = braid::spawn([&] {
+      fired.start();
+      braid::sleep(1h);
+    });
+    CHECK_THROWS_AS(owner.get(), braid::TimeoutError);
+  }
+  CHECK(fired.expired());
+  fired.start();  // restarted by main now
+  CHECK_THROWS_AS(braid::sleep(1h), braid::TimeoutError);
+}

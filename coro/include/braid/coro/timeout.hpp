@@ -5,6 +5,7 @@
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/hub.hpp>
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
@@ -47,6 +48,7 @@ class Timeout {
   /// Disarms it (a timeout not yet delivered is withdrawn). Harmless when not armed.
   void cancel() noexcept {
     if (deadline_) deadline_->cancel();
+    owner_.reset();
   }
   /// True while armed and not yet expired (gevent's Timeout.pending).
   bool pending() const noexcept {
@@ -59,6 +61,10 @@ class Timeout {
 
  private:
   Duration length_;
+  // The coroutine that armed it, kept alive while the deadline may still touch it: a
+  // Timeout can outlive that coroutine (armed by start() in another coroutine, or held
+  // by an object). Declared before deadline_, so it is released after it.
+  std::shared_ptr<detail::FiberRecord> owner_;
   // Re-created by each start(): a Deadline is armed by its constructor. Destroying the
   // previous one withdraws a timeout it raised that was not yet delivered.
   std::optional<detail::Deadline> deadline_;
@@ -69,6 +75,7 @@ inline void Timeout::start() {
     throw std::logic_error("Timeout.start: already pending; cancel() it before starting again");
   }
   deadline_.reset();
+  owner_ = Hub::current().running().keep_alive;  // null for the root: it outlives us
   deadline_.emplace(length_, this);
 }
 
