@@ -2,9 +2,10 @@
 
 #include <braid/runtime/log.hpp>
 
-#include <boost/context/fiber.hpp>
 #include <fmt/format.h>
+#include <boost/context/fiber.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 
@@ -33,6 +34,11 @@ void prepare_task(TaskBase& t, SpawnOptions&& opts) {
   throw std::logic_error("braid::Task: empty handle (default-constructed)");
 }
 
+[[noreturn]] void throw_get_timeout(const TaskBase& t, Duration timeout) {
+  throw TimeoutError(fmt::format("Task.get: task '{}' (id {}) still running after {}",
+                                 t.display_name(), t.id, format_duration(timeout)));
+}
+
 TaskBase::~TaskBase() {
   // asyncio's "exception was never retrieved": nobody joined it, so say it here.
   if (error && !killed && !error_observed) {
@@ -48,25 +54,126 @@ void TaskBase::run_body() {
     drop_callable();
     throw;
   } catch (const GreenletExit&) {
-    killed = true;
-    error = std::current_exception();
+    if (kill_error) {  // kill(exception): the task ends with that, as gevent's throw() would
+      error = kill_error;
+    } else {
+      killed = true;
+      error = std::current_exception();
+    }
   } catch (...) {
     error = std::current_exception();
   }
   drop_callable();
 }
 
-void TaskBase::on_finished() noexcept {
-  joiners.notify_all();
-  if (done_hook != nullptr) done_hook(done_hook_arg, this);
-}
+void TaskBase::on_finished() noexcept { notify_done(); }
 
 void TaskBase::on_killed_before_start() noexcept {
-  killed = true;
-  error = std::make_exception_ptr(GreenletExit{});
+  if (kill_error) {
+    error = kill_error;
+  } else {
+    killed = true;
+    error = std::make_exception_ptr(GreenletExit{});
+  }
   drop_callable();
+  notify_done();
+}
+
+// Joiners first, then the group, then wait()/iwait(), then link() callbacks (which
+// start in coroutines of their own, as gevent's links run from the hub after the end).
+void TaskBase::notify_done() noexcept {
   joiners.notify_all();
   if (done_hook != nullptr) done_hook(done_hook_arg, this);
+  while (DoneLink* l = done_head_) {
+    remove_done_link(*l);
+    l->fire(l, this);
+  }
+  // Copy the ids: a runner that starts later may find its link unlinked meanwhile.
+  std::vector<std::uint64_t> ids;
+  ids.reserve(links_.size());
+  for (const auto& l : links_) ids.push_back(l.id);
+  for (std::uint64_t id : ids) spawn_link_runner(id);
+}
+
+void TaskBase::add_done_link(DoneLink& l) noexcept {
+  l.task = this;
+  l.next = nullptr;
+  l.prev = done_tail_;
+  if (done_tail_ != nullptr) {
+    done_tail_->next = &l;
+  } else {
+    done_head_ = &l;
+  }
+  done_tail_ = &l;
+}
+
+void TaskBase::remove_done_link(DoneLink& l) noexcept {
+  if (l.task != this) return;
+  if (l.prev != nullptr) {
+    l.prev->next = l.next;
+  } else {
+    done_head_ = l.next;
+  }
+  if (l.next != nullptr) {
+    l.next->prev = l.prev;
+  } else {
+    done_tail_ = l.prev;
+  }
+  l.prev = l.next = nullptr;
+  l.task = nullptr;
+}
+
+std::uint64_t TaskBase::add_link(LinkKind kind, std::function<void(TaskBase&)> fn) {
+  const std::uint64_t id = next_link_id_++;
+  links_.push_back(UserLink{id, kind, std::move(fn)});
+  if (finished()) spawn_link_runner(id);  // gevent: a link added after the end still fires
+  return id;
+}
+
+bool TaskBase::remove_link(std::uint64_t id) noexcept {
+  auto it =
+      std::find_if(links_.begin(), links_.end(), [id](const UserLink& l) { return l.id == id; });
+  if (it == links_.end()) return false;
+  links_.erase(it);
+  return true;
+}
+
+void TaskBase::spawn_link_runner(std::uint64_t id) noexcept {
+  try {
+    auto self = shared_from_this();
+    auto runner =
+        make_task(SpawnOptions{display_name() + ".link"}, [self, id] { run_link(self, id); });
+    runner.start();
+  } catch (const std::exception& e) {  // bad_alloc, or a task not owned by a shared_ptr
+    log().error("task '{}' (id {}): could not start a link callback: {}", display_name(), id,
+                e.what());
+  }
+}
+
+// Runs in the link's own coroutine. The link is taken out first, so it runs once, and a
+// link an earlier callback unlinked is skipped (gevent pops links one at a time).
+void TaskBase::run_link(const std::shared_ptr<TaskBase>& self, std::uint64_t id) {
+  auto& links = self->links_;
+  auto it =
+      std::find_if(links.begin(), links.end(), [id](const UserLink& l) { return l.id == id; });
+  if (it == links.end()) return;
+  UserLink link = std::move(*it);
+  links.erase(it);
+  const bool failed = self->error != nullptr;
+  if ((link.kind == LinkKind::value && failed) || (link.kind == LinkKind::exception && !failed)) {
+    return;
+  }
+  try {
+    link.fn(*self);
+  } catch (const GreenletExit&) {
+    throw;  // the callback's coroutine was killed: let it end as killed
+  } catch (const std::exception& e) {
+    log().error("link callback of task '{}' (id {}) raised: {}", self->display_name(), self->id,
+                e.what());
+  } catch (...) {
+    log().error("link callback of task '{}' (id {}) raised a non-std exception",
+                self->display_name(), self->id);
+  }
 }
 
 bool TaskBase::join(std::optional<Duration> timeout) {
@@ -80,8 +187,15 @@ bool TaskBase::join(std::optional<Duration> timeout) {
   return joiners.wait(timeout, WaitInfo{"Task.join", static_cast<long>(id)}) || finished();
 }
 
-void TaskBase::kill(bool block) {
+void TaskBase::kill(bool block, std::exception_ptr exception) {
   if (finished()) return;
+  kill_error = std::move(exception);
+  if (!scheduled) {  // made by make_task and never started: it never will (gevent)
+    scheduled = true;
+    state = FiberState::done;
+    on_killed_before_start();
+    return;
+  }
   Hub& hub = Hub::current();
   if (&hub.running() == this) throw GreenletExit{};  // a task killing itself unwinds now
   if (state == FiberState::created) {
@@ -90,6 +204,45 @@ void TaskBase::kill(bool block) {
   }
   hub.interrupt(*this, Interrupt::kill);
   if (block) join(std::nullopt);
+}
+
+void TaskBase::start(Duration delay) {
+  if (scheduled || finished()) return;
+  scheduled = true;
+  delay_ = delay;
+  Hub::current().start(shared_from_this());
+}
+
+void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr exception, bool block,
+             std::optional<Duration> timeout) {
+  Hub& hub = Hub::current();
+  bool self_listed = false;
+  for (auto& t : tasks) {
+    if (t.get() == &hub.running()) {
+      self_listed = true;
+    } else {
+      t->kill(false, exception);
+    }
+  }
+  if (block) {
+    const auto until = deadline_after(timeout);
+    bool in_time = true;
+    std::size_t alive = 0;
+    for (auto& t : tasks) {
+      if (t.get() == &hub.running()) continue;
+      if (in_time) in_time = t->join(remaining(until));
+      if (!t->finished()) ++alive;
+    }
+    if (alive > 0) {
+      throw TimeoutError(fmt::format("killall: {} of {} task(s) still alive after {}", alive,
+                                     tasks.size(), format_duration(*timeout)));
+    }
+  }
+  if (self_listed) {
+    auto& self = static_cast<TaskBase&>(hub.running());
+    self.kill_error = std::move(exception);
+    throw GreenletExit{};
+  }
 }
 
 std::optional<Duration> remaining(std::optional<Clock::time_point> until) {

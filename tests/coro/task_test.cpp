@@ -232,3 +232,25 @@ TEST_CASE("an empty Task handle is a clear error", "[coro][task]") {
   REQUIRE_FALSE(empty.valid());
   REQUIRE_THROWS_WITH(empty.get(), Catch::Contains("empty handle"));
 }
+
+TEST_CASE("get with a timeout returns the value or raises TimeoutError", "[coro][task]") {
+  auto quick = braid::spawn([] {
+    braid::sleep(5ms);
+    return 1;
+  });
+  REQUIRE(quick.get(5s) == 1);
+  auto slow = braid::spawn(braid::SpawnOptions{"slowpoke"}, [] {
+    braid::sleep(1h);
+    return 2;
+  });
+  const auto took = braid::test::time_of([&] {
+    REQUIRE_THROWS_WITH(slow.get(30ms), Catch::Contains("Task.get") &&
+                                            Catch::Contains("'slowpoke'") &&
+                                            Catch::Contains("30ms"));
+  });
+  REQUIRE(took >= 30ms);
+  REQUIRE_FALSE(slow.ready());  // the timeout stops the wait, not the task
+  REQUIRE_THROWS_AS(slow.get(0s), braid::TimeoutError);  // gevent's get(block=False)
+  slow.kill();
+  REQUIRE_THROWS_AS(slow.get(0s), braid::GreenletExit);  // finished: no waiting at all
+}

@@ -2,10 +2,10 @@
 // RLock, Queue, JoinableQueue, Group, Pool, Greenlet and signal handlers (includes
 // runtime.hpp).
 //
-// What may switch: Task::get/join/kill(block), joinall, sleep, yield_now, the wait/
-// acquire/get/put family, Group::join and wait_signal. Each parks only the calling
-// coroutine; in the root context (main) each runs the hub until it can return. try_*
-// calls never park.
+// What may switch: Task::get/join/kill(block), joinall, killall(block), wait/iwait,
+// sleep, yield_now, the wait/acquire/get/put family, Group::join and wait_signal. Each
+// parks only the calling coroutine; in the root context (main) each runs the hub until
+// it can return. try_* calls never park.
 #pragma once
 
 #include <braid/coro/event.hpp>
@@ -18,4 +18,5 @@
 #include <braid/coro/sleep.hpp>
 #include <braid/coro/task.hpp>
 #include <braid/coro/timeout.hpp>
+#include <braid/coro/wait.hpp>
 #include <braid/runtime.hpp>

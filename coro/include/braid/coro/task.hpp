@@ -1,7 +1,9 @@
 // Task: a handle to a scheduled coroutine (gevent's Greenlet), and spawn/joinall.
 #pragma once
 
+#include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/detail/wait_queue.hpp>
+#include <braid/runtime/errors.hpp>
 #include <braid/runtime/hub.hpp>
 
 #include <concepts>
@@ -15,6 +17,7 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace braid {
 
@@ -27,8 +30,23 @@ struct SpawnOptions {
 
 namespace detail {
 
+class TaskBase;
+
+/// An internal completion hook (gevent's rawlink): called on the finishing task's stack
+/// (or by kill() for a task that never ran), in the order added, exactly once. It must
+/// not throw or park: wait()/iwait() use it to wake their caller.
+struct DoneLink {
+  void (*fire)(DoneLink* self, TaskBase* task) noexcept = nullptr;
+  DoneLink* prev = nullptr;
+  DoneLink* next = nullptr;
+  TaskBase* task = nullptr;  // where it is linked; null once fired or removed
+};
+
+/// Which outcomes a link() callback wants (gevent's link, link_value, link_exception).
+enum class LinkKind : std::uint8_t { any, value, exception };
+
 /// What every task shares, whatever its result type.
-class TaskBase : public FiberRecord {
+class TaskBase : public FiberRecord, public std::enable_shared_from_this<TaskBase> {
  public:
   ~TaskBase() override;
   void run_body() final;
@@ -37,22 +55,55 @@ class TaskBase : public FiberRecord {
 
   bool finished() const noexcept { return state == FiberState::done; }
   bool join(std::optional<Duration> timeout);
-  void kill(bool block);
+  /// Raises GreenletExit in the task; `exception`, when given, becomes what the task
+  /// ended with (the task itself unwinds with GreenletExit: see docs/porting.md).
+  void kill(bool block, std::exception_ptr exception = nullptr);
+  /// Schedules a task made by make_task() to run after `delay`; no-op once scheduled.
+  void start(Duration delay);
   std::exception_ptr observe_error() noexcept {
     error_observed = true;
     return error;
   }
+  /// Ended by an exception other than a plain kill (what raise_error reports).
+  bool failed() const noexcept { return error != nullptr && !killed; }
 
-  WaitQueue joiners;                // parked in join()/get()
-  std::exception_ptr error;         // what ended it, if not a value
-  bool killed = false;              // ended by GreenletExit, or killed before starting
-  bool error_observed = false;      // someone joined it or looked at the error
+  void add_done_link(DoneLink& l) noexcept;
+  void remove_done_link(DoneLink& l) noexcept;
+  /// Registers `fn` to run in a coroutine of its own once the task has finished (at
+  /// once, i.e. at the hub's next turn, when it already has). Returns its id for unlink.
+  std::uint64_t add_link(LinkKind kind, std::function<void(TaskBase&)> fn);
+  bool remove_link(std::uint64_t id) noexcept;
+
+  WaitQueue joiners;              // parked in join()/get()
+  std::exception_ptr error;       // what ended it, if not a value
+  std::exception_ptr kill_error;  // kill(exception): recorded instead of GreenletExit
+  bool killed = false;            // ended by GreenletExit, or killed before starting
+  bool error_observed = false;    // someone joined it or looked at the error
+  bool scheduled = false;         // spawned, or start()ed; false for make_task until then
   void (*done_hook)(void*, TaskBase*) noexcept = nullptr;  // Group membership
   void* done_hook_arg = nullptr;
 
  protected:
-  virtual void invoke() = 0;        // calls the function and stores its value
+  virtual void invoke() = 0;                  // calls the function and stores its value
   virtual void drop_callable() noexcept = 0;  // frees the function and arguments
+
+  Duration delay_{};  // start_later/spawn_later: sleep this long first (a kill meanwhile
+                      // means it never runs)
+
+ private:
+  struct UserLink {
+    std::uint64_t id;
+    LinkKind kind;
+    std::function<void(TaskBase&)> fn;
+  };
+  void notify_done() noexcept;
+  void spawn_link_runner(std::uint64_t id) noexcept;
+  static void run_link(const std::shared_ptr<TaskBase>& self, std::uint64_t id);
+
+  DoneLink* done_head_ = nullptr;
+  DoneLink* done_tail_ = nullptr;
+  std::vector<UserLink> links_;
+  std::uint64_t next_link_id_ = 1;
 };
 
 void prepare_task(TaskBase& t, SpawnOptions&& opts);
@@ -70,14 +121,15 @@ class TaskImpl final : public TaskResult<R> {
  public:
   template <class G, class... B>
   explicit TaskImpl(Duration delay, G&& g, B&&... b)
-      : delay_(delay), call_(std::in_place, std::forward<G>(g), std::forward<B>(b)...) {}
+      : call_(std::in_place, std::forward<G>(g), std::forward<B>(b)...) {
+    this->delay_ = delay;
+  }
 
  protected:
   void invoke() override;
   void drop_callable() noexcept override { call_.reset(); }
 
  private:
-  Duration delay_;  // spawn_later: sleep this long first (a kill meanwhile means never run)
   std::optional<std::tuple<F, A...>> call_;
 };
 
@@ -85,8 +137,10 @@ void sleep_for(Duration d);
 
 template <class R, class F, class... A>
 void TaskImpl<R, F, A...>::invoke() {
-  if (delay_ > Duration::zero()) sleep_for(delay_);
-  auto fn = [](F& f, A&... a) -> decltype(auto) { return std::invoke(std::move(f), std::move(a)...); };
+  if (this->delay_ > Duration::zero()) sleep_for(this->delay_);
+  auto fn = [](F& f, A&... a) -> decltype(auto) {
+    return std::invoke(std::move(f), std::move(a)...);
+  };
   if constexpr (std::is_void_v<R>) {
     std::apply(fn, *call_);
   } else {
@@ -99,7 +153,13 @@ using SpawnResult = std::decay_t<std::invoke_result_t<std::decay_t<F>, std::deca
 
 }  // namespace detail
 
-/// A copyable handle to a spawned coroutine's shared state.
+/// Identifies a callback added by Task::link*, for Task::unlink (std::function has no
+/// equality, so unlink takes this instead of the callback: see docs/porting.md).
+struct LinkId {
+  std::uint64_t value = 0;
+};
+
+/// A copyable handle to a coroutine's shared state (gevent's Greenlet).
 template <class T = void>
 class Task {
  public:
@@ -111,14 +171,26 @@ class Task {
   /// Finished with a value.
   bool successful() const { return ready() && !state_->error; }
   /// Waits for the task (parks the caller) and returns its value, or rethrows what it
-  /// threw (GreenletExit if it was killed). Throws std::logic_error when a task waits on
-  /// itself, TimeoutError from an enclosing Timeout, LoopExit if it can never finish.
-  T get();
-  /// Waits until finished or `timeout` elapsed; true when finished. Never rethrows.
+  /// threw (GreenletExit if it was killed). With `timeout`, TimeoutError when the task
+  /// has not finished by then (gevent's get(timeout=...) raising Timeout; a zero timeout
+  /// is get(block=False)). Throws std::logic_error when a task waits on itself,
+  /// TimeoutError from an enclosing Timeout, LoopExit if it can never finish.
+  T get(std::optional<Duration> timeout = {});
+  /// Waits until finished or `timeout` elapsed; true when finished. Never rethrows. A
+  /// task made by make_task() and not started yet is waited for like any other: join
+  /// returns once someone starts it and it finishes (or on timeout).
   bool join(std::optional<Duration> timeout = {}) { return state().join(timeout); }
   /// Raises GreenletExit in the task at its switch point (a task that has not started
   /// never runs). With `block`, waits until it has finished unwinding.
   void kill(bool block = true) { state().kill(block); }
+  /// gevent's kill(exception, block, timeout): as kill(), but the task ends with
+  /// `exception` (what exception() and get() report) instead of GreenletExit. The task
+  /// itself still unwinds with GreenletExit: a C++ coroutine can only be interrupted
+  /// with braid's own exceptions. With `block`, waits at most `timeout` for it to end.
+  void kill(std::exception_ptr exception, bool block = true, std::optional<Duration> timeout = {}) {
+    state().kill(false, std::move(exception));
+    if (block) state().join(timeout);
+  }
   /// What the task threw (GreenletExit when killed); null while running or on success.
   std::exception_ptr exception() const { return state_->observe_error(); }
   std::uint64_t id() const { return state().id; }
@@ -128,14 +200,49 @@ class Task {
   /// The type-erased state (for Group and diagnostics).
   const std::shared_ptr<detail::TaskResult<T>>& state_ptr() const noexcept { return state_; }
 
+  /// Schedules a task made by make_task() to run at the hub's next turn (gevent's
+  /// start()). No-op when it is already scheduled, running, finished or killed.
+  void start() { state().start(Duration::zero()); }
+  /// Schedules it to run after `d` (gevent's start_later()); no-op as start().
+  void start_later(Duration d) { state().start(d); }
+  /// Scheduled and not finished yet (gevent's `started`, i.e. bool(greenlet)): false for
+  /// a make_task() task before start(), and false again once it has finished.
+  bool started() const { return state().scheduled && !state().finished(); }
+
+  /// Calls `callback(task)` (or `callback()`) in a coroutine of its own once the task
+  /// has finished, whatever the outcome; at once (the hub's next turn) when it already
+  /// has. Callbacks start in the order they were linked; one that parks does not hold
+  /// up the next. An exception from a callback is logged, never propagated.
+  template <class F>
+  LinkId link(F&& callback) {
+    return add(detail::LinkKind::any, std::forward<F>(callback));
+  }
+  /// As link(), only when the task finishes with a value.
+  template <class F>
+  LinkId link_value(F&& callback) {
+    return add(detail::LinkKind::value, std::forward<F>(callback));
+  }
+  /// As link(), only when the task ends with an exception (killed included: braid counts
+  /// a killed task as not successful).
+  template <class F>
+  LinkId link_exception(F&& callback) {
+    return add(detail::LinkKind::exception, std::forward<F>(callback));
+  }
+  /// Removes a callback that has not been called yet; false when it already ran (or
+  /// never belonged to this task).
+  bool unlink(LinkId id) { return state().remove_link(id.value); }
+
  private:
+  template <class F>
+  LinkId add(detail::LinkKind kind, F&& callback);
   detail::TaskResult<T>& state() const;
   std::shared_ptr<detail::TaskResult<T>> state_;
 };
 
 namespace detail {
 [[noreturn]] void throw_invalid_task();
-}
+[[noreturn]] void throw_get_timeout(const TaskBase& t, Duration timeout);
+}  // namespace detail
 
 template <class T>
 detail::TaskResult<T>& Task<T>::state() const {
@@ -144,9 +251,9 @@ detail::TaskResult<T>& Task<T>::state() const {
 }
 
 template <class T>
-T Task<T>::get() {
+T Task<T>::get(std::optional<Duration> timeout) {
   auto& s = state();
-  s.join(std::nullopt);
+  if (!s.join(timeout)) detail::throw_get_timeout(s, *timeout);
   if (std::exception_ptr e = s.observe_error()) std::rethrow_exception(e);
   if constexpr (!std::is_void_v<T>) {
     if constexpr (std::is_copy_constructible_v<T>) {
@@ -155,6 +262,41 @@ T Task<T>::get() {
       return std::move(*s.value);
     }
   }
+}
+
+template <class T>
+template <class F>
+LinkId Task<T>::add(detail::LinkKind kind, F&& callback) {
+  using Fn = std::decay_t<F>;
+  static_assert(std::is_invocable_v<Fn&, Task<T>> || std::is_invocable_v<Fn&>,
+                "Task::link: the callback must be callable as f(Task<T>) or f()");
+  auto fn = [f = Fn(std::forward<F>(callback))](detail::TaskBase& base) mutable {
+    if constexpr (std::is_invocable_v<Fn&, Task<T>>) {
+      f(Task<T>(std::static_pointer_cast<detail::TaskResult<T>>(base.shared_from_this())));
+    } else {
+      f();
+    }
+  };
+  return LinkId{state().add_link(kind, std::move(fn))};
+}
+
+/// Makes a task that runs `f(args...)` but does not schedule it (gevent's
+/// `Greenlet(f, *args)`): call start() or start_later(d). Arguments are decay-copied.
+/// Killing it first means it never runs.
+template <class F, class... A>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
+auto make_task(SpawnOptions opts, F&& f, A&&... args) -> Task<detail::SpawnResult<F, A...>> {
+  using R = detail::SpawnResult<F, A...>;
+  auto st = std::make_shared<detail::TaskImpl<R, std::decay_t<F>, std::decay_t<A>...>>(
+      Duration::zero(), std::forward<F>(f), std::forward<A>(args)...);
+  detail::prepare_task(*st, std::move(opts));
+  return Task<R>(std::move(st));
+}
+
+template <class F, class... A>
+  requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
+auto make_task(F&& f, A&&... args) -> Task<detail::SpawnResult<F, A...>> {
+  return make_task(SpawnOptions{}, std::forward<F>(f), std::forward<A>(args)...);
 }
 
 /// Spawns `f(args...)` as a coroutine on the calling thread's hub; it starts at the
@@ -167,12 +309,9 @@ T Task<T>::get() {
 template <class F, class... A>
   requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
 auto spawn(SpawnOptions opts, F&& f, A&&... args) -> Task<detail::SpawnResult<F, A...>> {
-  using R = detail::SpawnResult<F, A...>;
-  auto st = std::make_shared<detail::TaskImpl<R, std::decay_t<F>, std::decay_t<A>...>>(
-      Duration::zero(), std::forward<F>(f), std::forward<A>(args)...);
-  detail::prepare_task(*st, std::move(opts));
-  Hub::current().start(st);
-  return Task<R>(std::move(st));
+  auto t = make_task(std::move(opts), std::forward<F>(f), std::forward<A>(args)...);
+  t.start();
+  return t;
 }
 
 template <class F, class... A>
@@ -185,22 +324,22 @@ auto spawn(F&& f, A&&... args) -> Task<detail::SpawnResult<F, A...>> {
 template <class F, class... A>
   requires std::invocable<std::decay_t<F>, std::decay_t<A>...>
 auto spawn_later(Duration d, F&& f, A&&... args) -> Task<detail::SpawnResult<F, A...>> {
-  using R = detail::SpawnResult<F, A...>;
-  auto st = std::make_shared<detail::TaskImpl<R, std::decay_t<F>, std::decay_t<A>...>>(
-      d, std::forward<F>(f), std::forward<A>(args)...);
-  detail::prepare_task(*st, SpawnOptions{});
-  Hub::current().start(st);
-  return Task<R>(std::move(st));
+  auto t = make_task(SpawnOptions{}, std::forward<F>(f), std::forward<A>(args)...);
+  t.start_later(d);
+  return t;
 }
 
 namespace detail {
 /// Remaining time of an overall deadline, for joining several tasks in turn.
 std::optional<Duration> remaining(std::optional<Clock::time_point> until);
 std::optional<Clock::time_point> deadline_after(std::optional<Duration> timeout);
+void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr exception, bool block,
+             std::optional<Duration> timeout);
 }  // namespace detail
 
 /// Waits for every task in `tasks` (a range of Task handles); true when all finished
-/// within `timeout`. Never rethrows the tasks' exceptions.
+/// within `timeout`. Never rethrows the tasks' exceptions. For gevent's raise_error and
+/// count, and the list of finished tasks, see joinall(tasks, JoinallOptions) in wait.hpp.
 template <class Range>
   requires std::ranges::range<Range>
 bool joinall(Range&& tasks, std::optional<Duration> timeout = {}) {
@@ -224,6 +363,28 @@ bool joinall(std::initializer_list<Task<T>> tasks, std::optional<Duration> timeo
     if (!t.join(detail::remaining(until))) return false;
   }
   return true;
+}
+
+/// gevent.killall: kills every task in `tasks` (a range of Task handles). Tasks that
+/// have not started never run. `exception` (null: GreenletExit) becomes what each task
+/// ends with, as Task::kill(exception). With `block`, waits until all have finished;
+/// TimeoutError when `timeout` elapses first (gevent raises Timeout). A task in the list
+/// that is the caller is killed last: GreenletExit is thrown after the others are done.
+template <class Range>
+  requires std::ranges::range<Range>
+void killall(Range&& tasks, std::exception_ptr exception = nullptr, bool block = true,
+             std::optional<Duration> timeout = {}) {
+  std::vector<std::shared_ptr<detail::TaskBase>> states;
+  for (auto& t : tasks) {
+    if (t.valid()) states.push_back(t.state_ptr());
+  }
+  detail::killall(std::move(states), std::move(exception), block, timeout);
+}
+
+template <class T>
+void killall(std::initializer_list<Task<T>> tasks, std::exception_ptr exception = nullptr,
+             bool block = true, std::optional<Duration> timeout = {}) {
+  killall(std::vector<Task<T>>(tasks), std::move(exception), block, timeout);
 }
 
 }  // namespace braid
