@@ -127,3 +127,16 @@ TEST_CASE("Channel shutdown wakes parked putters and getters; later calls fail",
   CHECK_THROWS_AS(putters_side.try_put(2), braid::QueueShutDown);
   CHECK_THROWS_AS(putters_side.try_get(), braid::QueueShutDown);
 }
+
+TEST_CASE("destroying a Channel wakes its parked coroutines with QueueShutDown",
+          "[coro][channel][shutdown]") {
+  auto for_getter = std::make_unique<braid::Channel<int>>();
+  auto for_putter = std::make_unique<braid::Channel<int>>();
+  auto getter = braid::spawn([ch = for_getter.get()] { return ch->get(); });
+  auto putter = braid::spawn([ch = for_putter.get()] { ch->put(1); });
+  braid::yield_now();
+  for_getter.reset();
+  for_putter.reset();
+  CHECK_THROWS_AS(getter.get(), braid::QueueShutDown);
+  CHECK_THROWS_AS(putter.get(), braid::QueueShutDown);
+}

@@ -6,6 +6,7 @@
 
 #include "test_support.hpp"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -144,4 +145,20 @@ TEST_CASE("JoinableQueue: immediate shutdown counts dropped items as done",
   CHECK(q3.get() == 1);
   q3.task_done();
   CHECK(q3.join(10ms));
+}
+
+TEST_CASE("destroying a queue wakes its parked coroutines with QueueShutDown",
+          "[coro][queue][shutdown]") {
+  auto getq = std::make_unique<braid::Queue<int>>();
+  auto getter = braid::spawn([q = getq.get()] { return q->get(); });
+  auto peeker = braid::spawn([q = getq.get()] { return q->peek(); });
+  auto putq = std::make_unique<braid::LifoQueue<int>>(1);
+  putq->put(1);
+  auto putter = braid::spawn([q = putq.get()] { q->put(2); });
+  braid::yield_now();  // all three park
+  getq.reset();
+  putq.reset();
+  CHECK_THROWS_AS(getter.get(), braid::QueueShutDown);
+  CHECK_THROWS_AS(peeker.get(), braid::QueueShutDown);
+  CHECK_THROWS_AS(putter.get(), braid::QueueShutDown);
 }

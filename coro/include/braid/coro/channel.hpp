@@ -20,6 +20,8 @@ class Channel {
   Channel() = default;
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
+  /// Coroutines still parked on the channel are woken with QueueShutDown.
+  ~Channel() { shutdown(); }
 
   /// Hands `v` to a getter, parking until one takes it. QueueFull when no getter came
   /// within `timeout` (gevent raises Full); QueueShutDown once the channel is shut down.

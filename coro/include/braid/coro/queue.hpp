@@ -110,7 +110,12 @@ class Queue {
   explicit Queue(std::size_t maxsize = 0) : maxsize_(maxsize) {}
   Queue(const Queue&) = delete;
   Queue& operator=(const Queue&) = delete;
-  virtual ~Queue() = default;
+  /// Coroutines still parked on the queue are woken with QueueShutDown (they would
+  /// otherwise touch freed memory when woken or killed later).
+  virtual ~Queue() {
+    getters_.notify_all();
+    putters_.notify_all();
+  }
 
   /// Adds `v`, parking while the queue is full. QueueFull when `timeout` elapsed first
   /// (the item is not added); QueueShutDown once the queue is shut down (before or while
