@@ -292,3 +292,22 @@ TEST_CASE("wait and Group see an unstarted task once it is started", "[coro][tas
   REQUIRE(g.join(5s));
   starter.get();
 }
+
+TEST_CASE("hub shutdown with linked, unstarted and waited-on tasks is clean",
+          "[coro][task][link]") {
+  auto sleeper = braid::spawn([] { braid::sleep(1h); });
+  sleeper.link([] {});
+  auto unstarted = braid::make_task([] {});
+  unstarted.link([] {});
+  braid::Event never;
+  auto waiter = braid::spawn([&] { braid::wait({sleeper, never}); });
+  braid::sleep(1ms);
+  // Kills the sleeper, the waiter and its helper; a link started meanwhile is cancelled
+  // with the rest. A later Hub::current() makes a new hub.
+  braid::Hub::uninstall();
+  REQUIRE(sleeper.ready());
+  REQUIRE(waiter.ready());
+  REQUIRE_FALSE(unstarted.ready());
+  unstarted.start();  // on the new hub
+  REQUIRE(unstarted.join(5s));
+}
