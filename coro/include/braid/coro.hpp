@@ -1,6 +1,6 @@
 // braid's coroutines: spawn, Task, sleep, Timeout, Event, AsyncResult, Semaphore, Lock,
-// RLock, Queue, JoinableQueue, Group, Pool, Greenlet and signal handlers (includes
-// runtime.hpp).
+// RLock, Queue, JoinableQueue, Channel, Group, Pool, Greenlet and signal handlers
+// (includes runtime.hpp).
 //
 // What may switch: Task::get/join/kill(block), joinall, killall(block), wait/iwait,
 // sleep, yield_now, the wait/acquire/get/put family, Group::join and wait_signal. Each
@@ -8,6 +8,7 @@
 // it can return. try_* calls never park.
 #pragma once
 
+#include <braid/coro/channel.hpp>
 #include <braid/coro/event.hpp>
 #include <braid/coro/greenlet.hpp>
 #include <braid/coro/group.hpp>
