@@ -42,8 +42,12 @@ Pool::Pool(std::optional<unsigned> processes, PoolOptions o) {
   detail::PoolConfig cfg;
   cfg.processes = processes.value_or(online_cpus());
   cfg.initializer = o.initializer;
-  cfg.maxtasksperchild = o.maxtasksperchild;
-  core_ = std::make_unique<detail::PoolCore>(cfg);
+  if (o.maxtasksperchild && *o.maxtasksperchild == 0) {
+    // Python's ValueError: "no limit" is the absent value, never 0.
+    throw std::invalid_argument("Pool: maxtasksperchild must be a positive int or None (got 0)");
+  }
+  cfg.maxtasksperchild = o.maxtasksperchild.value_or(0);
+  core_ = std::make_shared<detail::PoolCore>(cfg);
 }
 
 Pool::~Pool() {

@@ -72,6 +72,12 @@ void PoolCore::check_open(const char* op) const {
   }
 }
 
+bool PoolCore::feeding() const noexcept {
+  return g_fork_generation.load(std::memory_order_relaxed) == fork_generation_ &&
+         Hub::current_if_any() == hub_ && !terminated_ &&
+         (state_ == State::running || state_ == State::closed);
+}
+
 void PoolCore::submit(Job job) {
   backlog_.push_back(std::move(job));
   ++outstanding_;
@@ -273,8 +279,28 @@ void PoolCore::terminate() noexcept {
   if (!was_done) stop_coroutines();
   for (auto& s : slots_) s->kill_process();
   for (auto& s : slots_) s->reap_process();
-  // Whatever has no reply yet never will: fail it (callbacks do not run any more).
-  const std::string why = "Pool: terminated before the task finished";
+  fail_unfinished("Pool: terminated before the task finished");
+}
+
+// A slot's supervisor was killed, not by terminate() or join(): the hub is being
+// destroyed (thread exit, Hub::uninstall, a Pool with static storage duration outliving
+// main) or someone killed the pool's coroutine. Nothing here parks or needs the hub
+// after this returns: the workers are SIGKILLed and left to the background reaper, our
+// ends of their sockets are closed now, while the reactor they are registered with still
+// exists. ~Pool then finds the pool terminated.
+void PoolCore::on_supervisor_killed() noexcept {
+  if (terminated_ || state_ == State::done) return;
+  terminated_ = true;
+  state_ = State::done;
+  for (auto& s : slots_) s->kill_process();
+  for (auto& s : slots_) s->drop_process();
+  fail_unfinished(
+      "Pool: its coroutines were killed (the hub was shutting down) before the "
+      "task finished");
+}
+
+// Whatever has no reply yet never will: fail it (callbacks do not run any more).
+void PoolCore::fail_unfinished(const std::string& why) noexcept {
   std::deque<Job> jobs = backlog_.take_all();
   const std::size_t queued = jobs.size();  // these never reached a worker
   for (auto& s : slots_) {

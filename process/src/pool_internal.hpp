@@ -117,6 +117,9 @@ class Slot {
   void kill_coroutines() noexcept;
   void kill_process() noexcept;
   void reap_process() noexcept;
+  /// As reap_process, without waiting: the ChildWatch hands the worker to the
+  /// background reaper. For a teardown that may not park.
+  void drop_process() noexcept;
   std::deque<Job> take_jobs() noexcept;
   pid_t pid() const noexcept { return proc_ && !proc_->dead ? proc_->pid : -1; }
 
@@ -132,6 +135,7 @@ class Slot {
   };
 
   void supervise();
+  void supervise_loop();
   void write_loop();
   void start_process();
   Outcome serve();

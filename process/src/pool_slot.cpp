@@ -106,6 +106,15 @@ void Slot::stop() noexcept {
 // ---- the supervisor coroutine
 
 void Slot::supervise() {
+  try {
+    supervise_loop();
+  } catch (const GreenletExit&) {
+    core_.on_supervisor_killed();  // a no-op when terminate() is the killer
+    throw;
+  }
+}
+
+void Slot::supervise_loop() {
   while (core_.wants_workers() && !stopping_) {
     try {
       start_process();
@@ -426,15 +435,20 @@ void Slot::kill_process() noexcept {
   if (proc_) proc_->watch.send_signal(SIGKILL);
 }
 
+void Slot::drop_process() noexcept {
+  if (!proc_) return;
+  Proc& p = *proc_;
+  if (p.dead) return;
+  p.dead = true;
+  unregister_pool_fd(p.fd);
+  boost::system::error_code ec;
+  p.desc.close(ec);
+}
+
 void Slot::reap_process() noexcept {
   if (!proc_) return;
   Proc& p = *proc_;
-  if (!p.dead) {
-    p.dead = true;
-    unregister_pool_fd(p.fd);
-    boost::system::error_code ec;
-    p.desc.close(ec);
-  }
+  drop_process();
   try {
     (void)p.watch.wait(2s);
   } catch (...) {

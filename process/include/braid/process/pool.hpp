@@ -13,6 +13,7 @@
 #pragma once
 
 #include <braid/process/detail/pool_core.hpp>
+#include <braid/process/detail/pool_imap.hpp>
 #include <braid/process/detail/pool_result.hpp>
 #include <braid/process/detail/pool_task.hpp>
 #include <braid/runtime/hub.hpp>
@@ -84,8 +85,9 @@ struct PoolOptions {
   /// Runs once in each worker before its first task. If it throws, every task sent to
   /// that worker fails with a RemoteError that says so (the pool never respawns in a loop).
   void (*initializer)() = nullptr;
-  /// Tasks (apply calls or map chunks) a worker runs before it is replaced; 0 = no limit.
-  std::size_t maxtasksperchild = 0;
+  /// Tasks (apply calls or map chunks) a worker runs before it is replaced; absent = no
+  /// limit. 0 is rejected (std::invalid_argument), as Python rejects it.
+  std::optional<std::size_t> maxtasksperchild;
 };
 
 /// A result that arrives later (Python's AsyncResult). A copyable handle to shared state.
@@ -114,7 +116,11 @@ class PoolResult {
 };
 
 /// A lazy input range over imap/imap_unordered results: iterating parks until the next
-/// result arrives and rethrows the error of a chunk that failed.
+/// result arrives, rethrows the error of a chunk that failed where it stands, and throws
+/// the input's own error after every result of the input read before it. Reading the
+/// input more (a chunk for each chunk of results taken) happens while iterating, in the
+/// iterating coroutine. Destroying the range stops reading the input; chunks already
+/// submitted still run and their results are dropped.
 template <class R>
 class ImapRange {
  public:
@@ -127,7 +133,7 @@ class ImapRange {
     using reference = typename std::vector<R>::reference;
 
     iterator() = default;
-    explicit iterator(std::shared_ptr<detail::ImapState<R>> st)
+    explicit iterator(std::shared_ptr<detail::ImapStream<R>> st)
         : st_(std::move(st)), chunk_(std::make_shared<std::vector<R>>()) {
       fetch();
     }
@@ -144,6 +150,7 @@ class ImapRange {
    private:
     void fetch() {
       pos_ = 0;
+      chunk_->clear();
       for (;;) {
         Hub::current().cooperate();  // results already in do not park: a loop over them
         auto c = st_->next();
@@ -157,18 +164,18 @@ class ImapRange {
         }
       }
     }
-    std::shared_ptr<detail::ImapState<R>> st_;  // null at the end
-    std::shared_ptr<std::vector<R>> chunk_;     // the chunk being read
-    std::size_t pos_ = 0;                       // position in chunk_
+    std::shared_ptr<detail::ImapStream<R>> st_;  // null at the end
+    std::shared_ptr<std::vector<R>> chunk_;      // the chunk being read
+    std::size_t pos_ = 0;                        // position in chunk_
   };
 
-  explicit ImapRange(std::shared_ptr<detail::ImapState<R>> st) : st_(std::move(st)) {}
+  explicit ImapRange(std::shared_ptr<detail::ImapStream<R>> st) : st_(std::move(st)) {}
   /// Parks until the first result is there. An input range: iterate it once.
   iterator begin() { return iterator(std::move(st_)); }
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
-  std::shared_ptr<detail::ImapState<R>> st_;
+  std::shared_ptr<detail::ImapStream<R>> st_;
 };
 
 namespace detail {
@@ -210,7 +217,8 @@ using vector_or_void_t = std::conditional_t<std::is_void_v<R>, void, std::vector
 class Pool {
  public:
   /// Forks `processes` workers (default: the number of CPUs), parking until they exist.
-  /// std::invalid_argument for 0 processes; std::system_error when fork fails.
+  /// std::invalid_argument for 0 processes or a maxtasksperchild of 0; std::system_error
+  /// when fork fails.
   explicit Pool(std::optional<unsigned> processes = {}, PoolOptions o = {});
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -245,12 +253,25 @@ class Pool {
       std::function<void(std::exception_ptr)> error_callback = {});
 
   /// A lazy range of f(element) in input order; each result is available as soon as its
-  /// chunk is back. The input is read (and sent) at once.
+  /// chunk is back. The input is read lazily (it may be endless: an iota view, a
+  /// generator), `chunksize` items to a chunk, with at most `buffersize` chunks submitted
+  /// and not yet iterated (default: 8 per worker; Python 3.14's buffersize): one chunk at
+  /// this call, then while iterating, a chunk for each chunk of results taken and more
+  /// while no result is ready.
+  /// An lvalue input is referenced and must outlive the iteration; an rvalue is moved
+  /// into the range. An exception from the input is thrown by the iteration after the
+  /// results of every item read before it. The call itself never parks unless the input
+  /// does. std::invalid_argument for a buffersize of 0; std::logic_error when the pool is
+  /// closed. Once the pool is joined or terminated, the range ends after the results of
+  /// the chunks already submitted with a std::logic_error that says so.
   template <class F, class Range, class R = detail::map_result_t<F, Range>>
-  ImapRange<R> imap(F f, const Range& in, std::size_t chunksize = 1);
-  /// As imap, in completion order.
+  ImapRange<R> imap(F f, Range&& in, std::size_t chunksize = 1,
+                    std::optional<std::size_t> buffersize = {});
+  /// As imap, in completion order (the input's error still comes after every result of
+  /// the items read before it).
   template <class F, class Range, class R = detail::map_result_t<F, Range>>
-  ImapRange<R> imap_unordered(F f, const Range& in, std::size_t chunksize = 1);
+  ImapRange<R> imap_unordered(F f, Range&& in, std::size_t chunksize = 1,
+                              std::optional<std::size_t> buffersize = {});
 
   /// std::apply(f, element) for every tuple (or pair) in `tuples`, in input order.
   template <class F, class Range, class R = detail::starmap_result_t<F, Range>>
@@ -276,8 +297,11 @@ class Pool {
  private:
   template <bool star, class F, class Range, class Make>
   auto submit_chunks(const char* op, F f, const Range& in, std::size_t chunksize, Make make_sink);
+  template <class F, class Range, class R>
+  ImapRange<R> stream(const char* op, bool ordered, F f, Range&& in, std::size_t chunksize,
+                      std::optional<std::size_t> buffersize);
 
-  std::unique_ptr<detail::PoolCore> core_;
+  std::shared_ptr<detail::PoolCore> core_;  // shared only with imap streams (weakly)
 };
 
 // ---- implementation
@@ -434,25 +458,36 @@ PoolResult<detail::vector_or_void_t<R>> Pool::map_async(
 }
 
 template <class F, class Range, class R>
-ImapRange<R> Pool::imap(F f, const Range& in, std::size_t chunksize) {
+ImapRange<R> Pool::stream(const char* op, bool ordered, F f, Range&& in, std::size_t chunksize,
+                          std::optional<std::size_t> buffersize) {
   static_assert(!std::is_void_v<R>, "Pool::imap needs a task that returns a value; use map()");
-  auto st = submit_chunks<false>(
-      "Pool::imap", f, in, chunksize == 0 ? 1 : chunksize, [](std::vector<std::size_t> starts) {
-        return std::make_shared<detail::ImapState<R>>(std::move(starts), true);
-      });
+  detail::check_task_callable<F>();
+  core_->check_open(op);
+  if (buffersize && *buffersize == 0) {
+    throw std::invalid_argument(std::string(op) + ": buffersize must be a positive int or None");
+  }
+  const std::size_t window = buffersize.value_or(detail::kImapReadAheadPerWorker *
+                                                 static_cast<std::size_t>(core_->processes()));
+  using V = std::views::all_t<Range>;
+  using E = detail::wire_t<std::ranges::range_value_t<Range>>;
+  auto input = std::make_unique<detail::ImapInputOf<F, E, V>>(
+      f, std::views::all(std::forward<Range>(in)), chunksize == 0 ? 1 : chunksize);
+  auto st = std::make_shared<detail::ImapStream<R>>(core_, std::move(input), window, ordered, op);
+  st->submit_one();  // the first chunk starts now, as Python's task handler would start it
   return ImapRange<R>(std::move(st));
 }
 
 template <class F, class Range, class R>
-ImapRange<R> Pool::imap_unordered(F f, const Range& in, std::size_t chunksize) {
-  static_assert(!std::is_void_v<R>,
-                "Pool::imap_unordered needs a task that returns a value; use map()");
-  auto st = submit_chunks<false>("Pool::imap_unordered", f, in, chunksize == 0 ? 1 : chunksize,
-                                 [](std::vector<std::size_t> starts) {
-                                   return std::make_shared<detail::ImapState<R>>(std::move(starts),
-                                                                                 false);
-                                 });
-  return ImapRange<R>(std::move(st));
+ImapRange<R> Pool::imap(F f, Range&& in, std::size_t chunksize,
+                        std::optional<std::size_t> buffersize) {
+  return stream<F, Range, R>("Pool::imap", true, f, std::forward<Range>(in), chunksize, buffersize);
+}
+
+template <class F, class Range, class R>
+ImapRange<R> Pool::imap_unordered(F f, Range&& in, std::size_t chunksize,
+                                  std::optional<std::size_t> buffersize) {
+  return stream<F, Range, R>("Pool::imap_unordered", false, f, std::forward<Range>(in), chunksize,
+                             buffersize);
 }
 
 template <class F, class Range, class R>

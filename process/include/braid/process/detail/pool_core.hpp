@@ -15,6 +15,7 @@
 #include <deque>
 #include <exception>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace braid {
@@ -113,6 +114,10 @@ class PoolCore {
   void close() noexcept;
   void join();
   void terminate() noexcept;
+  /// An imap stream may still submit its input's next chunks: called from the creator's
+  /// process and thread, and neither joined nor terminated (a closed pool still finishes
+  /// the streams it accepted, as Python's task handler does).
+  bool feeding() const noexcept;
 
   unsigned processes() const noexcept { return cfg_.processes; }
   const PoolConfig& config() const noexcept { return cfg_; }
@@ -136,12 +141,16 @@ class PoolCore {
   bool wants_workers() const noexcept;
   /// Fork failures with no live worker fail the queue rather than leave it waiting.
   void on_start_failure(std::exception_ptr e);
+  /// A supervisor coroutine is being killed by someone other than terminate()/join()
+  /// (the hub's destruction): tears the pool down without parking.
+  void on_supervisor_killed() noexcept;
 
  private:
   std::size_t pipeline_depth() const noexcept;
   void job_finished() noexcept;
   void run_callbacks();
   void stop_coroutines() noexcept;
+  void fail_unfinished(const std::string& why) noexcept;
   bool idle() const noexcept;
 
   PoolConfig cfg_;

@@ -1,8 +1,9 @@
 // Where a Pool task's reply lands in the parent: the Sink interface the dispatcher feeds,
-// the shared state behind PoolResult, and the sinks for apply, map and imap.
+// the shared state behind PoolResult, and the sinks for apply and map (imap's is in
+// pool_imap.hpp).
 //
 // Everything here runs on the hub's thread; waking a waiter is a push onto the ready
-// queue. Nothing parks except the explicit waits (ResultState::wait, ImapState::next).
+// queue. Nothing parks except the explicit waits (ResultState::wait).
 #pragma once
 
 #include <braid/process/detail/pool_task.hpp>
@@ -12,7 +13,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -217,75 +217,6 @@ class MapSink final
  private:
   std::vector<std::size_t> starts_;  // chunk boundaries
   std::size_t left_;                 // chunks not yet delivered
-};
-
-/// imap / imap_unordered: chunks are handed to the consumer one at a time, in input order
-/// or in completion order.
-template <class R>
-class ImapState final : public Sink {
- public:
-  using Chunk = std::vector<R>;
-  using Outcome = std::variant<std::monostate, Chunk, std::exception_ptr>;
-
-  ImapState(std::vector<std::size_t> starts, bool ordered)
-      : starts_(std::move(starts)), ordered_(ordered), slots_(ordered ? starts_.size() - 1 : 0) {}
-
-  bool deliver(std::uint32_t part, InArchive& in) override {
-    const std::size_t n = load_count(in, starts_[part + 1] - starts_[part]);
-    Chunk c(n);
-    if constexpr (std::is_same_v<R, bool>) {
-      for (std::size_t i = 0; i < n; ++i) {
-        bool b = false;
-        in(b);
-        c[i] = b;
-      }
-    } else {
-      load_items(in, c.data(), n);
-    }
-    store(part, Outcome(std::move(c)));
-    return false;
-  }
-  bool fail(std::uint32_t part, std::exception_ptr e) override {
-    store(part, Outcome(std::move(e)));
-    return false;
-  }
-
-  /// The next chunk, parking until it arrives; nullopt after the last one. Rethrows the
-  /// error of a chunk that failed.
-  std::optional<Chunk> next() {
-    if (taken_ == starts_.size() - 1) return std::nullopt;
-    Outcome o;
-    if (ordered_) {
-      while (std::holds_alternative<std::monostate>(slots_[taken_])) {
-        waiters_.wait(std::nullopt, WaitInfo{"Pool.imap next"});
-      }
-      o = std::exchange(slots_[taken_], Outcome{});
-    } else {
-      while (done_.empty()) waiters_.wait(std::nullopt, WaitInfo{"Pool.imap_unordered next"});
-      o = std::move(done_.front());
-      done_.pop_front();
-    }
-    ++taken_;
-    if (auto* e = std::get_if<std::exception_ptr>(&o)) std::rethrow_exception(*e);
-    return std::move(std::get<Chunk>(o));
-  }
-
- private:
-  void store(std::uint32_t part, Outcome o) {
-    if (ordered_) {
-      slots_[part] = std::move(o);
-    } else {
-      done_.push_back(std::move(o));
-    }
-    waiters_.notify_all();
-  }
-
-  std::vector<std::size_t> starts_;  // chunk boundaries; the last entry is the total
-  bool ordered_;                     // imap (true) or imap_unordered
-  std::vector<Outcome> slots_;       // imap: by chunk index
-  std::deque<Outcome> done_;         // imap_unordered: by arrival
-  std::size_t taken_ = 0;            // chunks handed to the consumer
-  WaitQueue waiters_;                // the consumer, parked in next()
 };
 
 }  // namespace braid::process::detail
