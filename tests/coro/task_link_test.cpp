@@ -311,3 +311,19 @@ TEST_CASE("hub shutdown with linked, unstarted and waited-on tasks is clean",
   unstarted.start();  // on the new hub
   REQUIRE(unstarted.join(5s));
 }
+
+TEST_CASE("Pool::start adds an unstarted task when there is room, then starts it",
+          "[coro][task][unstarted]") {
+  braid::Pool pool(1);
+  braid::Event release;
+  auto busy = pool.spawn([&] { release.wait(); });
+  auto queued = braid::make_task([] { return 7; });
+  auto starter = braid::spawn([&] { pool.start(queued); });
+  braid::sleep(5ms);
+  REQUIRE_FALSE(queued.started());  // the pool is full: start waits for room
+  release.set();
+  REQUIRE(queued.get(5s) == 7);
+  REQUIRE(pool.join(5s));
+  starter.get();
+  busy.get();
+}

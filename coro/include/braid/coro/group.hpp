@@ -29,10 +29,18 @@ class Group {
     add(t.state_ptr());
     return t;
   }
-  /// Adds an already spawned task.
+  /// Adds an already spawned task (or one made by make_task, started later).
   template <class T>
   void add(const Task<T>& t) {
     add(t.state_ptr());
+  }
+  /// gevent's Group.start: adds a task made by make_task() (Pool: parks first until
+  /// there is room) and starts it.
+  template <class T>
+  void start(Task<T> t) {
+    wait_for_room();
+    add(t.state_ptr());
+    t.start();
   }
   /// Parks until every member has finished (members spawned meanwhile included); false
   /// when `timeout` elapsed first.

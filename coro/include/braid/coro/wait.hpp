@@ -46,10 +46,11 @@ concept ready_waitable = !queue_like<X> && !std::same_as<std::remove_cv_t<X>, Wa
 }  // namespace detail
 
 /// A reference to one object wait()/iwait() can wait on, whatever its type: a Task (any
-/// result type), an Event (ready = set), a Queue (ready = has an item), or any type with
-/// `bool ready()` and `wait()` (AsyncResult, PoolResult, your own). Implicit from those,
-/// so `braid::wait({task, event, queue})` mixes them. It does not own the object (a
-/// Task handle is copied): the object must outlive the wait.
+/// result type), an Event (ready = set), a Queue (ready = has an item, or is shut down:
+/// get() would not block), or any type with `bool ready()` and `wait()` (AsyncResult,
+/// PoolResult, your own). Implicit from those, so `braid::wait({task, event, queue})`
+/// mixes them. It does not own the object (a Task handle is copied): the object must
+/// outlive the wait.
 class Waitable {
  public:
   template <class T>
@@ -88,7 +89,11 @@ class Waitable {
   };
   template <class Q>
   static constexpr Ops queue_ops{
-      [](const void* q) { return !static_cast<const Q*>(q)->empty(); },
+      // Shut down and drained, get() no longer blocks either: that is ready too.
+      [](const void* q) {
+        auto* queue = static_cast<const Q*>(q);
+        return !queue->empty() || queue->is_shutdown();
+      },
       [](void* q) {
         static_assert(requires(Q& x) { x.peek(); },
                       "braid::wait on a Queue needs Queue::peek (a copyable item type)");
