@@ -220,6 +220,48 @@ TEST_CASE("pool imap: a stream on a terminated pool ends with an error, never ha
                                   "input was read to the end"));
 }
 
+TEST_CASE("pool imap: join() or the pool's end stops a stream not read to the end",
+          "[process][pool]") {
+  SECTION("close() lets it go on; join() ends it after the chunks already submitted") {
+    mp::Pool pool(2);
+    auto range = pool.imap(square, std::views::iota(0, 10), 1, 2);
+    auto it = range.begin();
+    CHECK(*it == 0);
+    pool.close();
+    ++it;  // a closed pool still feeds the streams it accepted
+    CHECK(*it == 1);
+    pool.join();
+    std::vector<int> rest;
+    std::string why;
+    try {
+      for (++it; it != std::default_sentinel; ++it) rest.push_back(*it);
+    } catch (const std::logic_error& e) {
+      why = e.what();
+    }
+    CHECK(rest.size() <= 2);  // what was in the window when join() ran
+    for (std::size_t i = 0; i < rest.size(); ++i) CHECK(rest[i] == int((i + 2) * (i + 2)));
+    CHECK_THAT(why, Catch::Contains("joined or terminated before the input was read"));
+  }
+  SECTION("a destroyed pool: lost chunks, then why") {
+    auto pool = std::make_unique<mp::Pool>(2);
+    auto range = pool->imap_unordered(square, std::views::iota(0), 1, 3);
+    auto it = range.begin();
+    pool.reset();
+    braid::Timeout guard(10s);
+    std::string why;
+    for (int round = 0; round < 10 && why.empty(); ++round) {
+      try {
+        for (++it; it != std::default_sentinel; ++it) {
+        }
+      } catch (const mp::WorkerLostError&) {
+      } catch (const std::logic_error& e) {
+        why = e.what();
+      }
+    }
+    CHECK_THAT(why, Catch::Contains("Pool::imap_unordered: the pool was destroyed before"));
+  }
+}
+
 TEST_CASE("pool options: buffersize and maxtasksperchild reject 0", "[process][pool]") {
   mp::PoolOptions o;
   o.maxtasksperchild = 0;
