@@ -279,6 +279,10 @@ TEST_CASE("killing an unstarted task: it never runs, joiners and links hear of i
   braid::sleep(1ms);
   REQUIRE_FALSE(ran);
   REQUIRE_FALSE(t.started());
+  // Killed with an exception of the caller's choosing, that is its outcome.
+  auto u = braid::make_task([] { return 1; });
+  u.kill(std::make_exception_ptr(std::runtime_error("cancelled before start")), false);
+  REQUIRE_THROWS_WITH(u.get(), "cancelled before start");
 }
 
 TEST_CASE("wait and Group see an unstarted task once it is started", "[coro][task][unstarted]") {
