@@ -24,7 +24,7 @@ WaitSet::~WaitSet() { finish(); }
 // else gets a helper coroutine parked in the object's own wait.
 void WaitSet::begin() {
   begun_ = true;
-  Hub::current().check_can_block(WaitInfo{"wait"});
+  Hub::current().check_can_block(WaitInfo{"wait/iwait"});
   until_ = deadline_after(timeout_);
   if (left_ == 0) return;
   const std::size_t n = objects_.size();
@@ -80,7 +80,7 @@ std::optional<std::size_t> WaitSet::next() {
     bool parked = false;
     while (left_ > 0 && ready_.empty()) {
       parked = true;
-      const WaitInfo info{"wait", static_cast<long>(objects_.size())};
+      const WaitInfo info{"wait/iwait"};
       if (!caller_.wait(remaining(until_), info) && ready_.empty()) break;  // timed out
     }
     if (left_ > 0 && !ready_.empty()) {

@@ -152,6 +152,21 @@ TEST_CASE("leaving iwait early stops watching: helpers reaped, objects free to g
   REQUIRE(braid::Hub::current().live_count() == live);
 }
 
+TEST_CASE("an exception out of an iwait loop reaps the helpers on its way",
+          "[coro][wait][iwait]") {
+  const auto live = braid::Hub::current().live_count();
+  auto fast = after(1ms, 1);
+  braid::Event never;
+  braid::Queue<int> empty;
+  auto body = [&] {
+    for (auto& w : braid::iwait({fast, never, empty})) {
+      if (w.is(fast)) throw std::runtime_error("body failed");
+    }
+  };
+  REQUIRE_THROWS_WITH(body(), "body failed");
+  REQUIRE(braid::Hub::current().live_count() == live);
+}
+
 TEST_CASE("an event set in the same turn as the winner does not outlive the wait", "[coro][wait]") {
   // t1 ends, waking the waiter; then t2 sets the event, waking its helper: the waiter
   // runs first and has its one object while the helper has not resumed yet. wait must
@@ -187,7 +202,9 @@ TEST_CASE("wait with count 0 or no objects returns at once", "[coro][wait]") {
 TEST_CASE("wait on nothing that can happen raises LoopExit and cleans up", "[coro][wait]") {
   const auto live = braid::Hub::current().live_count();
   braid::Event never;
-  REQUIRE_THROWS_AS(braid::wait({never}), braid::LoopExit);
+  REQUIRE_THROWS_WITH(braid::wait({never}),
+                      Catch::Contains("wait/iwait") && Catch::Contains("'wait-helper'") &&
+                          Catch::Contains("Event.wait"));
   REQUIRE(braid::Hub::current().live_count() == live);
 }
 
