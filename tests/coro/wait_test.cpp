@@ -152,8 +152,7 @@ TEST_CASE("leaving iwait early stops watching: helpers reaped, objects free to g
   REQUIRE(braid::Hub::current().live_count() == live);
 }
 
-TEST_CASE("an exception out of an iwait loop reaps the helpers on its way",
-          "[coro][wait][iwait]") {
+TEST_CASE("an exception out of an iwait loop reaps the helpers on its way", "[coro][wait][iwait]") {
   const auto live = braid::Hub::current().live_count();
   auto fast = after(1ms, 1);
   braid::Event never;
@@ -202,9 +201,9 @@ TEST_CASE("wait with count 0 or no objects returns at once", "[coro][wait]") {
 TEST_CASE("wait on nothing that can happen raises LoopExit and cleans up", "[coro][wait]") {
   const auto live = braid::Hub::current().live_count();
   braid::Event never;
-  REQUIRE_THROWS_WITH(braid::wait({never}),
-                      Catch::Contains("wait/iwait") && Catch::Contains("'wait-helper'") &&
-                          Catch::Contains("Event.wait"));
+  REQUIRE_THROWS_WITH(braid::wait({never}), Catch::Contains("wait/iwait") &&
+                                                Catch::Contains("'wait-helper'") &&
+                                                Catch::Contains("Event.wait"));
   REQUIRE(braid::Hub::current().live_count() == live);
 }
 
