@@ -70,18 +70,18 @@ class Pump {
     }
   }
 
-  // Runs until every pipe is finished; TimeoutExpired past `until`.
-  void run(std::optional<Clock::time_point> until, std::optional<Duration> timeout) {
+  // Runs until every pipe is finished (true), or until `until` (false).
+  bool run(std::optional<Clock::time_point> until) {
     for (;;) {
       const bool more_now = step();
-      if (active() == 0) return;
-      if (until && Clock::now() >= *until) throw m_.timeout_expired(*timeout);
+      if (active() == 0) return true;
+      if (until && Clock::now() >= *until) return false;
       if (more_now) continue;
       try {
         wait(remaining(until));
       } catch (const TimeoutError& e) {
         if (e.source() != nullptr) throw;  // an enclosing Timeout: not ours to translate
-        throw m_.timeout_expired(*timeout);
+        return false;
       }
     }
   }
@@ -163,8 +163,19 @@ std::pair<std::string, std::string> Popen::communicate(std::optional<std::string
       m.in->close();  // no input: the child sees EOF at once, as in Python
     }
   }
-  Pump(m).run(until, timeout);
-  if (!m.watch.wait(remaining(until))) throw m.timeout_expired(*timeout);
+  if (m.killed) {
+    // After SIGKILL the child dies whatever its pipes hold, so wait for it first; then
+    // read what is left, but a descendant outside its group that still holds the pipes
+    // must not keep us here: stop at kDrainAfterKill (CPython's run() likewise stops
+    // reading after its kill).
+    if (!m.watch.wait(remaining(until))) throw m.timeout_expired(*timeout);
+    const auto drain_until = Clock::now() + detail::kDrainAfterKill;
+    const bool ours = until && *until <= drain_until;  // the caller's deadline comes first
+    if (!Pump(m).run(ours ? until : drain_until) && ours) throw m.timeout_expired(*timeout);
+  } else {
+    if (!Pump(m).run(until)) throw m.timeout_expired(*timeout);
+    if (!m.watch.wait(remaining(until))) throw m.timeout_expired(*timeout);
+  }
   m.comm_done = true;
   std::pair<std::string, std::string> result;
   if (m.out) {

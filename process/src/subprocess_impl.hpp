@@ -19,6 +19,8 @@ struct PopenState {
   process::detail::ChildWatch watch;   // the child's exit; reaps it in the background at the end
   std::optional<PipeWriter> in;        // engaged when stdin is PIPE
   std::optional<PipeReader> out, err;  // engaged when stdout / stderr is PIPE
+  bool group_kill = false;  // start_new_session / process_group: a timeout kills the group
+  bool killed = false;      // we sent SIGKILL: communicate() bounds the drain that follows
 
   // communicate() across calls: after TimeoutExpired it goes on where it stopped.
   bool comm_started = false;   // a communicate() call has begun
@@ -27,9 +29,17 @@ struct PopenState {
   std::size_t input_done = 0;  // how much of `input` was written
 
   bool has_pipes() const noexcept { return in || out || err; }
+  /// SIGKILL to the child, or to its whole process group with `group_kill` (never to
+  /// our own group). Never throws; a no-op once the child was reaped.
+  void kill_tree() noexcept;
   /// The exception for an expired `timeout`, with the output read so far.
   TimeoutExpired timeout_expired(Duration timeout) const;
 };
+
+/// How long communicate() goes on reading after a SIGKILL once the child has exited:
+/// what is already in the pipes is read at once; this only bounds the wait for EOF from
+/// a descendant that holds the pipes and survived (not in the child's group).
+inline constexpr Duration kDrainAfterKill = std::chrono::milliseconds(250);
 
 /// "Command '['false']' returned non-zero exit status 1." and the like, as Python says it.
 CalledProcessError called_process_error(int returncode, const std::vector<std::string>& cmd,

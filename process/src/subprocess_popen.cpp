@@ -8,7 +8,9 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <stdexcept>
@@ -52,6 +54,33 @@ void check_stdio(const Options& o) {
   }
 }
 
+// The child's end for an Fd or a File redirect, close-on-exec and numbered 3 or above:
+// a copy of the caller's descriptor (so Fd{1} as stdin and a pipe as stdout cannot
+// overwrite each other in the child), or the opened file. Throws std::system_error
+// naming the stream and the descriptor or path.
+detail::UniqueFd redirect_source(const Redirect& r, int target, const char* stream) {
+  if (r.is_fd()) {
+    detail::UniqueFd fd(r.fd() < 0 ? -1 : ::fcntl(r.fd(), F_DUPFD_CLOEXEC, 3));
+    if (!fd) {
+      throw std::system_error(r.fd() < 0 ? EBADF : errno, std::generic_category(),
+                              fmt::format("Popen: {} Fd{{{}}}", stream, r.fd()));
+    }
+    return fd;
+  }
+  const File& f = *r.file();
+  const int flags = target == 0 ? O_RDONLY : O_WRONLY | O_CREAT | (f.append ? O_APPEND : O_TRUNC);
+  detail::UniqueFd fd(::open(f.path.c_str(), flags | O_CLOEXEC, 0666));
+  if (fd && fd.get() < 3) {  // the parent had 0, 1 or 2 closed
+    detail::UniqueFd moved(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3));
+    fd = std::move(moved);
+  }
+  if (!fd) {
+    throw std::system_error(errno, std::generic_category(),
+                            fmt::format("Popen: {} File '{}'", stream, f.path));
+  }
+  return fd;
+}
+
 }  // namespace
 
 std::unique_ptr<detail::PopenState> Popen::start(std::vector<std::string> args, bool string_form,
@@ -64,18 +93,28 @@ std::unique_ptr<detail::PopenState> Popen::start(std::vector<std::string> args, 
   if (o.in == PIPE) in = detail::make_stdio_pipe(true, "stdin");
   if (o.out == PIPE) out = detail::make_stdio_pipe(false, "stdout");
   if (o.err == PIPE) err = detail::make_stdio_pipe(false, "stderr");
-  const auto source = [&](Stdio s, const detail::StdioPipe& p) {
-    return s == PIPE ? p.child.get() : s == DEVNULL ? devnull.get() : -1;
-  };
-  plan.stdio[0] = source(o.in, in);
-  plan.stdio[1] = source(o.out, out);
-  plan.stdio[2] = source(o.err, err);
+  detail::UniqueFd given[3];  // Fd / File sources, closed here once the child has them
+  const Redirect* redirects[3] = {&o.in, &o.out, &o.err};
+  const detail::StdioPipe* pipes[3] = {&in, &out, &err};
+  static constexpr const char* kNames[3] = {"stdin", "stdout", "stderr"};
+  for (int i = 0; i < 3; ++i) {
+    const Redirect& r = *redirects[i];
+    if (!r.stdio()) {
+      given[i] = redirect_source(r, i, kNames[i]);
+      plan.stdio[i] = given[i].get();
+    } else if (r == PIPE) {
+      plan.stdio[i] = pipes[i]->child.get();
+    } else if (r == DEVNULL) {
+      plan.stdio[i] = devnull.get();
+    }
+  }
   plan.err_to_out = o.err == STDOUT;
 
   const SpawnOutcome r = spawn_cooperatively(plan);
   if (r.pid < 0) detail::throw_spawn_error(plan, r);
   process::detail::ChildWatch watch(r.pid);  // from here on the child is always reaped
   auto impl = std::make_unique<detail::PopenState>(std::move(args), string_form, std::move(watch));
+  impl->group_kill = o.start_new_session || o.process_group.has_value();
   if (in.parent) impl->in.emplace(in.parent.release());
   if (out.parent) impl->out.emplace(out.parent.release());
   if (err.parent) impl->err.emplace(err.parent.release());
@@ -117,6 +156,7 @@ std::optional<int> Popen::returncode() const { return impl().watch.status(); }
 void Popen::send_signal(int sig) {
   detail::PopenState& m = impl();
   errno = 0;
+  if (sig == SIGKILL) m.killed = true;
   // Like Python, signalling a child that has already been reaped does nothing.
   if (!m.watch.send_signal(sig) && errno == EINVAL) {
     throw std::system_error(errno, std::generic_category(),
@@ -126,7 +166,20 @@ void Popen::send_signal(int sig) {
 
 void Popen::terminate() { send_signal(SIGTERM); }
 
+void detail::PopenState::kill_tree() noexcept {
+  killed = true;
+  if (watch.status()) return;  // reaped: the pid may belong to someone else now
+  if (group_kill) {
+    // The child is not reaped yet, so its pid (and group) cannot have been reused.
+    const pid_t pgid = ::getpgid(watch.pid());
+    if (pgid > 0 && pgid != ::getpgrp() && ::killpg(pgid, SIGKILL) == 0) return;
+  }
+  watch.send_signal(SIGKILL);
+}
+
 void Popen::kill() { send_signal(SIGKILL); }
+
+void Popen::kill_group() { impl().kill_tree(); }
 
 PipeWriter& Popen::stdin_stream() {
   detail::PopenState& m = impl();

@@ -117,13 +117,16 @@ CompletedProcess run_command(std::vector<std::string> args, bool string_form, Ru
     io = p.communicate(std::move(o.input), o.timeout);
   } catch (const TimeoutExpired&) {
     // The exception already carries the output read so far; reap before raising it.
-    p.kill();
+    // Only the child is waited for (as CPython does on POSIX), never the pipes: a
+    // descendant holding them cannot delay us, and with start_new_session or
+    // process_group the whole group is killed, so none survives either.
+    p.kill_group();
     p.wait();
     throw;
   } catch (...) {
     // A kill (GreenletExit), an enclosing Timeout or an I/O error: the child must not
     // outlive the call. Its Popen reaps it in the background.
-    p.kill();
+    p.kill_group();
     throw;
   }
   CompletedProcess cp{p.args(), *p.returncode(), std::move(io.first), std::move(io.second)};
@@ -165,6 +168,21 @@ std::string check_output(std::initializer_list<std::string> args, RunOptions o) 
 
 std::string check_output(std::string command, RunOptions o) {
   return run_command({std::move(command)}, true, for_check_output(std::move(o))).out;
+}
+
+std::pair<int, std::string> getstatusoutput(std::string command, std::optional<Duration> timeout) {
+  RunOptions o;
+  o.shell = true;
+  o.out = PIPE;
+  o.err = STDOUT;
+  o.timeout = timeout;
+  CompletedProcess cp = run_command({std::move(command)}, true, std::move(o));
+  if (!cp.out.empty() && cp.out.back() == '\n') cp.out.pop_back();  // one, as Python strips
+  return {cp.returncode, std::move(cp.out)};
+}
+
+std::string getoutput(std::string command, std::optional<Duration> timeout) {
+  return getstatusoutput(std::move(command), timeout).second;
 }
 
 }  // namespace braid::subprocess

@@ -13,12 +13,14 @@
 
 #include <fmt/format.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <new>
@@ -62,7 +64,7 @@ int check_executable(const std::string& path) noexcept {
 // EACCES if only unusable candidates were found, ENOENT if none. Relative PATH entries
 // are relative to the child's working directory.
 int resolve_program(const SpawnPlan& plan, std::string& out) {
-  const std::string& name = plan.argv[0];
+  const std::string& name = plan.program;
   if (name.empty()) return ENOENT;
   if (name.find('/') != std::string::npos) {
     out = name;  // exec'd after chdir, so a relative path is relative to cwd (Python)
@@ -113,17 +115,58 @@ struct SpawnAttrs {
   SpawnAttrs& operator=(const SpawnAttrs&) = delete;
 };
 
+// Turns a close_range action into file actions. posix_spawn can close "from n on"
+// (addclosefrom_np) but not a bounded range, so a gap below a pass_fds entry is closed
+// number by number: exact, and cheap while the gap is small (it usually is: 3..k). A
+// huge gap closes only what is open now (from /proc/self/fd), which is all a
+// close-on-exec-everywhere process needs; the vfork path closes ranges exactly.
+int add_close_range(posix_spawn_file_actions_t& actions, int first, int last) noexcept {
+  if (last < 0) return ::posix_spawn_file_actions_addclosefrom_np(&actions, first);
+  constexpr int kPerFdLimit = 4096;
+  if (last - first < kPerFdLimit) {
+    for (int fd = first; fd <= last; ++fd) {
+      if (const int e = ::posix_spawn_file_actions_addclose(&actions, fd); e != 0) return e;
+    }
+    return 0;
+  }
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) return errno;
+  int e = 0;
+  const int own = ::dirfd(d);
+  while (dirent* entry = ::readdir(d)) {
+    if (entry->d_name[0] == '.') continue;
+    const int fd = std::atoi(entry->d_name);
+    if (fd >= first && fd <= last && fd != own) {
+      if ((e = ::posix_spawn_file_actions_addclose(&actions, fd)) != 0) break;
+    }
+  }
+  ::closedir(d);
+  return e;
+}
+
 // Fills in the file actions and attributes; returns an errno (ENOMEM) or 0.
 int prepare(const SpawnPlan& plan, SpawnAttrs& a) noexcept {
   int e = 0;
-  for (int target = 0; target < 3 && e == 0; ++target) {
-    if (plan.stdio[target] >= 0) {
-      e = ::posix_spawn_file_actions_adddup2(&a.actions, plan.stdio[target], target);
+  try {
+    for (const FdAction& act : fd_actions(plan)) {
+      switch (act.kind) {
+        case FdAction::dup2:
+          e = ::posix_spawn_file_actions_adddup2(&a.actions, act.fd, act.target);
+          break;
+        case FdAction::keep:  // glibc (2.29+, Austin Group #411): dup2 onto itself clears
+                              // close-on-exec
+          e = ::posix_spawn_file_actions_adddup2(&a.actions, act.fd, act.fd);
+          break;
+        case FdAction::close_range:
+          e = add_close_range(a.actions, act.fd, act.target);
+          break;
+      }
+      if (e != 0) return e;
     }
+  } catch (const std::bad_alloc&) {
+    return ENOMEM;
   }
-  if (e == 0 && plan.err_to_out) e = ::posix_spawn_file_actions_adddup2(&a.actions, 1, 2);
-  if (e == 0 && plan.cwd) e = ::posix_spawn_file_actions_addchdir_np(&a.actions, plan.cwd->c_str());
-  if (e == 0 && plan.close_fds) e = ::posix_spawn_file_actions_addclosefrom_np(&a.actions, 3);
+  if (plan.cwd) e = ::posix_spawn_file_actions_addchdir_np(&a.actions, plan.cwd->c_str());
   if (e != 0) return e;
   // The child starts with no signal blocked (the spawning thread's mask is braid's
   // business, not the program's), and with SIGPIPE back to the default: the hub ignores
@@ -135,7 +178,13 @@ int prepare(const SpawnPlan& plan, SpawnAttrs& a) noexcept {
   ::sigaddset(&defaults, SIGXFSZ);
   ::posix_spawnattr_setsigmask(&a.attr, &none);
   ::posix_spawnattr_setsigdefault(&a.attr, &defaults);
-  return ::posix_spawnattr_setflags(&a.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (plan.new_session) flags |= POSIX_SPAWN_SETSID;
+  if (plan.process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    ::posix_spawnattr_setpgroup(&a.attr, *plan.process_group);
+  }
+  return ::posix_spawnattr_setflags(&a.attr, flags);
 }
 
 }  // namespace
@@ -180,6 +229,13 @@ SpawnPlan make_plan(const std::vector<std::string>& args, const Options& o) {
   SpawnPlan plan;
   if (o.shell) plan.argv = {"/bin/sh", "-c"};
   plan.argv.insert(plan.argv.end(), args.begin(), args.end());
+  // Python: with shell, `executable` replaces /bin/sh in argv too; without, only the
+  // program run changes and args[0] stays the child's argv[0].
+  if (o.executable && o.shell) plan.argv[0] = *o.executable;
+  plan.program = o.executable ? *o.executable : plan.argv[0];
+  if (plan.program.find('\0') != std::string::npos) {
+    throw std::invalid_argument("Popen: embedded null byte in executable");
+  }
   for (const auto& a : plan.argv) {
     if (a.find('\0') != std::string::npos) {
       throw std::invalid_argument("Popen: embedded null byte in an argument");
@@ -203,6 +259,22 @@ SpawnPlan make_plan(const std::vector<std::string>& args, const Options& o) {
   }
   plan.path_env = path != nullptr ? path : kDefaultPath;
   plan.close_fds = o.close_fds;
+  plan.pass_fds = o.pass_fds;
+  std::sort(plan.pass_fds.begin(), plan.pass_fds.end());
+  plan.pass_fds.erase(std::unique(plan.pass_fds.begin(), plan.pass_fds.end()), plan.pass_fds.end());
+  for (const int fd : plan.pass_fds) {
+    if (fd < 0) throw std::invalid_argument(fmt::format("Popen: pass_fds: bad descriptor {}", fd));
+    // Checked here, so the error names the descriptor rather than "spawn 'prog': EBADF".
+    if (::fcntl(fd, F_GETFD) < 0) throw_errno(fmt::format("Popen: pass_fds: descriptor {}", fd));
+  }
+  plan.new_session = o.start_new_session;
+  plan.process_group = o.process_group;
+  if (o.process_group && *o.process_group < 0) {
+    throw std::invalid_argument(
+        fmt::format("Popen: process_group {} is negative", *o.process_group));
+  }
+  plan.umask = o.umask;
+  resolve_credentials(o, plan);
   return plan;
 }
 
@@ -212,21 +284,23 @@ SpawnOutcome spawn_program(const SpawnPlan& plan) noexcept {
     std::string program;
     r.error = resolve_program(plan, program);
     if (r.error == 0) {
+      std::vector<char*> argv, envp;
+      argv.reserve(plan.argv.size() + 1);
+      for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      if (plan.env) {
+        envp.reserve(plan.env->size() + 1);
+        for (const auto& e : *plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+        envp.push_back(nullptr);
+      }
+      char* const* env = plan.env ? envp.data() : environ;
+      if (plan.needs_vfork()) return spawn_vfork(plan, program, argv.data(), env);
       SpawnAttrs attrs;
       r.error = prepare(plan, attrs);
       if (r.error == 0) {
-        std::vector<char*> argv, envp;
-        argv.reserve(plan.argv.size() + 1);
-        for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        if (plan.env) {
-          envp.reserve(plan.env->size() + 1);
-          for (const auto& e : *plan.env) envp.push_back(const_cast<char*>(e.c_str()));
-          envp.push_back(nullptr);
-        }
         pid_t pid = -1;
-        r.error = ::posix_spawn(&pid, program.c_str(), &attrs.actions, &attrs.attr, argv.data(),
-                                plan.env ? envp.data() : environ);
+        r.error =
+            ::posix_spawn(&pid, program.c_str(), &attrs.actions, &attrs.attr, argv.data(), env);
         if (r.error == 0) r.pid = pid;
       }
     }
@@ -238,19 +312,61 @@ SpawnOutcome spawn_program(const SpawnPlan& plan) noexcept {
   if (r.pid < 0 && plan.cwd) {
     if (const int e = check_cwd(*plan.cwd); e != 0) {
       r.error = e;
-      r.cwd_failed = true;
+      r.step = SpawnStep::chdir;
     }
   }
   return r;
 }
 
-void throw_spawn_error(const SpawnPlan& plan, const SpawnOutcome& r) {
-  const std::string& program = plan.argv[0];
-  if (r.cwd_failed) {
-    throw std::system_error(r.error, std::generic_category(),
-                            fmt::format("spawn '{}': chdir '{}'", program, *plan.cwd));
+std::vector<FdAction> fd_actions(const SpawnPlan& plan) {
+  std::vector<FdAction> out;
+  for (int target = 0; target < 3; ++target) {
+    if (plan.stdio[target] >= 0) out.push_back({FdAction::dup2, plan.stdio[target], target});
   }
-  throw std::system_error(r.error, std::generic_category(), fmt::format("spawn '{}'", program));
+  if (plan.err_to_out) out.push_back({FdAction::dup2, 1, 2});
+  if (plan.close_fds) {
+    int first = 3;
+    for (const int fd : plan.pass_fds) {
+      if (fd < first) continue;  // 0..2 are never closed
+      if (fd > first) out.push_back({FdAction::close_range, first, fd - 1});
+      first = fd + 1;
+    }
+    out.push_back({FdAction::close_range, first, -1});
+  }
+  for (const int fd : plan.pass_fds) {
+    if (fd > 2) out.push_back({FdAction::keep, fd, fd});
+  }
+  return out;
+}
+
+void throw_spawn_error(const SpawnPlan& plan, const SpawnOutcome& r) {
+  const std::string& program = plan.program;
+  std::string step;
+  switch (r.step) {
+    case SpawnStep::exec:
+      break;
+    case SpawnStep::chdir:
+      step = fmt::format(": chdir '{}'", *plan.cwd);
+      break;
+    case SpawnStep::setgroups:
+      step = ": setgroups";
+      break;
+    case SpawnStep::setgid:
+      step = fmt::format(": setgid {}", plan.gid.value_or(0));
+      break;
+    case SpawnStep::setuid:
+      step = fmt::format(": setuid {}", plan.uid.value_or(0));
+      break;
+    case SpawnStep::session:
+      step = plan.new_session ? ": setsid"
+                              : fmt::format(": setpgid {}", plan.process_group.value_or(0));
+      break;
+    case SpawnStep::descriptors:
+      step = ": setting up descriptors";
+      break;
+  }
+  throw std::system_error(r.error, std::generic_category(),
+                          fmt::format("spawn '{}'{}", program, step));
 }
 
 }  // namespace braid::subprocess::detail

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "subprocess_test_support.hpp"
 #include "test_support.hpp"
 
 #include <dirent.h>
@@ -26,17 +27,9 @@ namespace sp = braid::subprocess;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-// Generous bound for anything that should take milliseconds (shared 2-core machines,
-// sanitizers).
-constexpr auto kBound = 10s;
-
-sp::RunOptions capture() {
-  sp::RunOptions o;
-  o.capture_output = true;
-  return o;
-}
+using braid::test::subprocess::capture;
+using braid::test::subprocess::Clock;
+using braid::test::subprocess::kBound;
 
 sp::Options pipes(sp::Stdio in, sp::Stdio out, sp::Stdio err = sp::INHERIT) {
   sp::Options o;
@@ -678,16 +671,17 @@ TEST_CASE("subprocess: a destroyed Popen leaves no zombie", "[process][subproces
 
 TEST_CASE("subprocess: killing a coroutine while it spawns leaves no child behind",
           "[process][subprocess]") {
-  braid::Event started;
   bool constructed = false;
   auto keep_busy = braid::spawn([] { braid::sleep(50ms); });  // so the spawn goes to a thread
   auto t = braid::spawn([&] {
-    started.set();
     sp::Popen p({"sleep", "30"});  // parks in the thread pool hand-off
     constructed = true;
   });
-  REQUIRE(started.wait(kBound));
-  t.kill();
+  // The killer is a coroutine queued right behind t, so it runs as soon as t parks in
+  // the hand-off. (Killing from main was racy: main's wait runs the hub loop, which could
+  // take the spawn's completion and resume t before main got control back.)
+  auto killer = braid::spawn([&] { t.kill(); });
+  REQUIRE(killer.join(kBound));
   CHECK(t.ready());
   CHECK_FALSE(constructed);
   keep_busy.join(kBound);

@@ -14,8 +14,11 @@
 
 #include <braid/coro.hpp>
 
+#include <sys/stat.h>
+
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <initializer_list>
 #include <map>
@@ -39,13 +42,74 @@ enum class Stdio {
 inline constexpr Stdio INHERIT = Stdio::inherit, PIPE = Stdio::pipe, DEVNULL = Stdio::devnull,
                        STDOUT = Stdio::stdout_;
 
+/// An open descriptor of the parent as a child's stream (Python: `stdout=f.fileno()`, or
+/// a file object). Borrowed: the child gets a copy, the parent's stays open (closing it
+/// is the caller's business). A descriptor that is not open is std::system_error (EBADF)
+/// at Popen.
+struct Fd {
+  int fd = -1;
+};
+
+/// A file braid opens for the child and closes in the parent once the child has it
+/// (Python: `stdout=open(path, 'w')`). As `in` it is read; as `out` or `err` it is
+/// created (0666 less the umask) and truncated, or appended to with `append`.
+struct File {
+  std::string path;
+  bool append = false;
+};
+
+/// Where a child's stream goes: a Stdio, an Fd or a File. Converts implicitly from each,
+/// so `o.out = PIPE`, `o.out = Fd{3}` and `o.out = File{"log.txt"}` all read naturally.
+class Redirect {
+ public:
+  Redirect(Stdio s = INHERIT) noexcept : stdio_(s) {}  // NOLINT: implicit on purpose
+  Redirect(Fd f) noexcept : stdio_(INHERIT), fd_(f.fd), kind_(Kind::fd) {}       // NOLINT
+  Redirect(File f) : stdio_(INHERIT), file_(std::move(f)), kind_(Kind::file) {}  // NOLINT
+
+  /// The Stdio, when it is one (nullopt for an Fd or a File).
+  std::optional<Stdio> stdio() const noexcept {
+    return kind_ == Kind::stdio ? std::optional<Stdio>(stdio_) : std::nullopt;
+  }
+  /// Whether it is an Fd, and its descriptor (-1 for anything else).
+  bool is_fd() const noexcept { return kind_ == Kind::fd; }
+  int fd() const noexcept { return fd_; }
+  /// The File, or nullptr.
+  const File* file() const noexcept { return kind_ == Kind::file ? &file_ : nullptr; }
+
+  friend bool operator==(const Redirect& r, Stdio s) noexcept {
+    return r.kind_ == Kind::stdio && r.stdio_ == s;
+  }
+
+ private:
+  enum class Kind { stdio, fd, file };
+  Stdio stdio_;
+  int fd_ = -1;
+  File file_;
+  Kind kind_ = Kind::stdio;
+};
+
 /// How to start a child (Python's Popen keyword arguments).
 struct Options {
-  Stdio in = INHERIT, out = INHERIT, err = INHERIT;
+  Redirect in = INHERIT, out = INHERIT, err = INHERIT;
   bool shell = false;                                          ///< run through /bin/sh -c
   std::optional<std::string> cwd = {};                         ///< working directory of the child
   std::optional<std::map<std::string, std::string>> env = {};  ///< replaces the environment
-  bool close_fds = true;                                       ///< only 0, 1 and 2 reach the child
+  bool close_fds = true;  ///< only 0, 1, 2 (and pass_fds) reach the child
+  /// Descriptors the child keeps, at the same numbers, inheritable (Python: pass_fds).
+  /// Each must be open (std::system_error EBADF otherwise).
+  std::vector<int> pass_fds = {};
+  /// The program to run instead of args[0], which becomes only the child's argv[0]
+  /// (searched in PATH like args[0]; with `shell`, replaces /bin/sh).
+  std::optional<std::string> executable = {};
+  bool start_new_session = false;  ///< setsid() in the child: a new session and group
+  /// setpgid(0, n) in the child: 0 = a new group led by the child, else join group n.
+  std::optional<pid_t> process_group = {};
+  std::optional<mode_t> umask = {};  ///< the child's umask (Python: umask=-1 is nullopt)
+  /// Run as this user / group: a name, or a number ("65534") when no name matches.
+  /// Needs the privilege to switch (root). `extra_groups` sets the supplementary groups;
+  /// without it they are left as they are (Python does the same).
+  std::optional<std::string> user = {}, group = {};
+  std::optional<std::vector<std::string>> extra_groups = {};
 };
 
 /// A timeout given to wait(), communicate() or run() expired. Carries the output read so
@@ -222,6 +286,11 @@ class Popen {
   void send_signal(int sig);
   void terminate();  ///< SIGTERM
   void kill();       ///< SIGKILL
+  /// SIGKILL to the child's whole process group when it was started with
+  /// `start_new_session` or `process_group` (Python: os.killpg(os.getpgid(p.pid), SIGKILL)),
+  /// else to the child alone, as kill(). Never signals the caller's own group; a no-op
+  /// once the child was reaped. run()'s timeout uses it.
+  void kill_group();
 
   /// The pipe streams, for incremental I/O. std::logic_error unless that stream is PIPE.
   PipeWriter& stdin_stream();
@@ -229,11 +298,61 @@ class Popen {
   PipeReader& stderr_stream();
 
  private:
+  friend class ScopedPopen;
   static std::unique_ptr<detail::PopenState> start(std::vector<std::string> args, bool string_form,
                                                    const Options& o);
   detail::PopenState& impl() const;
   std::unique_ptr<detail::PopenState> impl_;  // null once moved from
 };
+
+/// Python's `with Popen(...) as p:`, made explicit. At scope exit (or close()) it closes
+/// the pipes (stdin first, so the child sees EOF), then waits for the child, at most
+/// `exit_wait`: a child still running then is killed (kill_group()) and reaped. Python
+/// waits without a bound; here that takes an explicit `std::nullopt`. Not movable: it
+/// is the scope.
+/// @par Example
+/// @code
+///   {
+///     sp::ScopedPopen p(sp::Popen({"sort"}, {.in = sp::PIPE}));
+///     p->stdin_stream().write("b\na\n");
+///   }  // stdin closed, sort prints "a\nb\n" and exits, reaped
+/// @endcode
+class ScopedPopen {
+ public:
+  static constexpr Duration kDefaultExitWait = std::chrono::seconds(30);
+  explicit ScopedPopen(Popen p, std::optional<Duration> exit_wait = kDefaultExitWait);
+  ScopedPopen(const ScopedPopen&) = delete;
+  ScopedPopen& operator=(const ScopedPopen&) = delete;
+  /// close(), if not done yet. Never throws while an exception is already unwinding the
+  /// scope (the child is then killed if the wait is interrupted); otherwise a kill or an
+  /// enclosing Timeout that interrupts the wait propagates, after the child was killed.
+  ~ScopedPopen() noexcept(false);
+
+  Popen& operator*() noexcept { return p_; }
+  Popen* operator->() noexcept { return &p_; }
+  Popen& get() noexcept { return p_; }
+
+  /// What the scope's end does: close the pipes, wait at most `exit_wait`, kill and reap
+  /// if need be. Returns the returncode (-9 when it had to kill). Idempotent.
+  int close();
+  /// True when close() had to kill the child.
+  bool killed() const noexcept { return killed_; }
+
+ private:
+  Popen p_;
+  std::optional<Duration> exit_wait_;
+  int unwinding_ = 0;  // std::uncaught_exceptions() at construction
+  bool pipes_closed_ = false, done_ = false, killed_ = false;
+  int returncode_ = 0;  // close()'s result, once done_
+};
+
+/// Runs `command` through the shell with stderr merged into stdout and returns
+/// {returncode, output without one trailing newline} (Python's getstatusoutput; a
+/// non-zero status is returned, not raised). @throws TimeoutExpired past `timeout`.
+std::pair<int, std::string> getstatusoutput(std::string command,
+                                            std::optional<Duration> timeout = {});
+/// getstatusoutput(command).second (Python's getoutput).
+std::string getoutput(std::string command, std::optional<Duration> timeout = {});
 
 /// What run() returns.
 struct CompletedProcess {
