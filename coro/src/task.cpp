@@ -123,7 +123,8 @@ void TaskBase::remove_done_link(DoneLink& l) noexcept {
   l.task = nullptr;
 }
 
-std::uint64_t TaskBase::add_link(LinkKind kind, std::function<void(TaskBase&)> fn) {
+std::uint64_t TaskBase::add_link(LinkKind kind, LinkFn fn, const std::shared_ptr<TaskBase>& self) {
+  if (self_.expired()) self_ = self;
   const std::uint64_t id = next_link_id_++;
   links_.push_back(UserLink{id, kind, std::move(fn)});
   if (finished()) spawn_link_runner(id);  // gevent: a link added after the end still fires
@@ -140,11 +141,12 @@ bool TaskBase::remove_link(std::uint64_t id) noexcept {
 
 void TaskBase::spawn_link_runner(std::uint64_t id) noexcept {
   try {
-    auto self = shared_from_this();
+    std::shared_ptr<TaskBase> self = self_.lock();  // a caller or the hub holds it now
+    if (!self) throw std::logic_error("the task is no longer owned");
     auto runner =
         make_task(SpawnOptions{display_name() + ".link"}, [self, id] { run_link(self, id); });
     runner.start();
-  } catch (const std::exception& e) {  // bad_alloc, or a task not owned by a shared_ptr
+  } catch (const std::exception& e) {  // bad_alloc
     log().error("task '{}' (id {}): could not start a link callback: {}", display_name(), id,
                 e.what());
   }
@@ -164,7 +166,7 @@ void TaskBase::run_link(const std::shared_ptr<TaskBase>& self, std::uint64_t id)
     return;
   }
   try {
-    link.fn(*self);
+    link.fn(self);
   } catch (const GreenletExit&) {
     throw;  // the callback's coroutine was killed: let it end as killed
   } catch (const std::exception& e) {
@@ -206,11 +208,11 @@ void TaskBase::kill(bool block, std::exception_ptr exception) {
   if (block) join(std::nullopt);
 }
 
-void TaskBase::start(Duration delay) {
+void TaskBase::start(Duration delay, std::shared_ptr<TaskBase> self) {
   if (scheduled || finished()) return;
   scheduled = true;
   delay_ = delay;
-  Hub::current().start(shared_from_this());
+  Hub::current().start(std::move(self));
 }
 
 void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr exception, bool block,

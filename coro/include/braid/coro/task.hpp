@@ -44,9 +44,11 @@ struct DoneLink {
 
 /// Which outcomes a link() callback wants (gevent's link, link_value, link_exception).
 enum class LinkKind : std::uint8_t { any, value, exception };
+/// A link() callback, type-erased: called with the finished task.
+using LinkFn = std::function<void(const std::shared_ptr<TaskBase>&)>;
 
 /// What every task shares, whatever its result type.
-class TaskBase : public FiberRecord, public std::enable_shared_from_this<TaskBase> {
+class TaskBase : public FiberRecord {
  public:
   ~TaskBase() override;
   void run_body() final;
@@ -59,7 +61,8 @@ class TaskBase : public FiberRecord, public std::enable_shared_from_this<TaskBas
   /// ended with (the task itself unwinds with GreenletExit: see docs/porting.md).
   void kill(bool block, std::exception_ptr exception = nullptr);
   /// Schedules a task made by make_task() to run after `delay`; no-op once scheduled.
-  void start(Duration delay);
+  /// `self` owns this task (the hub keeps it alive while it runs).
+  void start(Duration delay, std::shared_ptr<TaskBase> self);
   std::exception_ptr observe_error() noexcept {
     error_observed = true;
     return error;
@@ -71,7 +74,9 @@ class TaskBase : public FiberRecord, public std::enable_shared_from_this<TaskBas
   void remove_done_link(DoneLink& l) noexcept;
   /// Registers `fn` to run in a coroutine of its own once the task has finished (at
   /// once, i.e. at the hub's next turn, when it already has). Returns its id for unlink.
-  std::uint64_t add_link(LinkKind kind, std::function<void(TaskBase&)> fn);
+  /// `self` owns this task: runners keep it alive (remembered weakly, so only tasks with
+  /// links pay for it).
+  std::uint64_t add_link(LinkKind kind, LinkFn fn, const std::shared_ptr<TaskBase>& self);
   bool remove_link(std::uint64_t id) noexcept;
 
   WaitQueue joiners;              // parked in join()/get()
@@ -94,7 +99,7 @@ class TaskBase : public FiberRecord, public std::enable_shared_from_this<TaskBas
   struct UserLink {
     std::uint64_t id;
     LinkKind kind;
-    std::function<void(TaskBase&)> fn;
+    LinkFn fn;
   };
   void notify_done() noexcept;
   void spawn_link_runner(std::uint64_t id) noexcept;
@@ -104,6 +109,7 @@ class TaskBase : public FiberRecord, public std::enable_shared_from_this<TaskBas
   DoneLink* done_tail_ = nullptr;
   std::vector<UserLink> links_;
   std::uint64_t next_link_id_ = 1;
+  std::weak_ptr<TaskBase> self_;  // set by add_link
 };
 
 void prepare_task(TaskBase& t, SpawnOptions&& opts);
@@ -202,9 +208,9 @@ class Task {
 
   /// Schedules a task made by make_task() to run at the hub's next turn (gevent's
   /// start()). No-op when it is already scheduled, running, finished or killed.
-  void start() { state().start(Duration::zero()); }
+  void start() { state().start(Duration::zero(), state_); }
   /// Schedules it to run after `d` (gevent's start_later()); no-op as start().
-  void start_later(Duration d) { state().start(d); }
+  void start_later(Duration d) { state().start(d, state_); }
   /// Scheduled and not finished yet (gevent's `started`, i.e. bool(greenlet)): false for
   /// a make_task() task before start(), and false again once it has finished.
   bool started() const { return state().scheduled && !state().finished(); }
@@ -270,14 +276,15 @@ LinkId Task<T>::add(detail::LinkKind kind, F&& callback) {
   using Fn = std::decay_t<F>;
   static_assert(std::is_invocable_v<Fn&, Task<T>> || std::is_invocable_v<Fn&>,
                 "Task::link: the callback must be callable as f(Task<T>) or f()");
-  auto fn = [f = Fn(std::forward<F>(callback))](detail::TaskBase& base) mutable {
-    if constexpr (std::is_invocable_v<Fn&, Task<T>>) {
-      f(Task<T>(std::static_pointer_cast<detail::TaskResult<T>>(base.shared_from_this())));
-    } else {
-      f();
-    }
-  };
-  return LinkId{state().add_link(kind, std::move(fn))};
+  auto fn =
+      [f = Fn(std::forward<F>(callback))](const std::shared_ptr<detail::TaskBase>& base) mutable {
+        if constexpr (std::is_invocable_v<Fn&, Task<T>>) {
+          f(Task<T>(std::static_pointer_cast<detail::TaskResult<T>>(base)));
+        } else {
+          f();
+        }
+      };
+  return LinkId{state().add_link(kind, std::move(fn), state_)};
 }
 
 /// Makes a task that runs `f(args...)` but does not schedule it (gevent's
