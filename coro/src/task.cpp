@@ -90,8 +90,10 @@ void TaskBase::notify_done() noexcept {
   }
   // Copy the ids: a runner that starts later may find its link unlinked meanwhile.
   std::vector<std::uint64_t> ids;
-  ids.reserve(links_.size());
-  for (const auto& l : links_) ids.push_back(l.id);
+  if (links_) {
+    ids.reserve(links_->pending.size());
+    for (const auto& l : links_->pending) ids.push_back(l.id);
+  }
   for (std::uint64_t id : ids) spawn_link_runner(id);
 }
 
@@ -124,24 +126,30 @@ void TaskBase::remove_done_link(DoneLink& l) noexcept {
 }
 
 std::uint64_t TaskBase::add_link(LinkKind kind, LinkFn fn, const std::shared_ptr<TaskBase>& self) {
-  if (self_.expired()) self_ = self;
-  const std::uint64_t id = next_link_id_++;
-  links_.push_back(UserLink{id, kind, std::move(fn)});
+  if (!links_) links_ = std::make_unique<Links>();
+  if (links_->self.expired()) links_->self = self;
+  const std::uint64_t id = links_->next_id++;
+  links_->pending.push_back(UserLink{id, kind, std::move(fn)});
   if (finished()) spawn_link_runner(id);  // gevent: a link added after the end still fires
   return id;
 }
 
-bool TaskBase::remove_link(std::uint64_t id) noexcept {
+std::optional<TaskBase::UserLink> TaskBase::take_link(std::uint64_t id) noexcept {
+  if (!links_) return std::nullopt;
+  auto& pending = links_->pending;
   auto it =
-      std::find_if(links_.begin(), links_.end(), [id](const UserLink& l) { return l.id == id; });
-  if (it == links_.end()) return false;
-  links_.erase(it);
-  return true;
+      std::find_if(pending.begin(), pending.end(), [id](const UserLink& l) { return l.id == id; });
+  if (it == pending.end()) return std::nullopt;
+  std::optional<UserLink> link(std::move(*it));
+  pending.erase(it);
+  return link;
 }
+
+bool TaskBase::remove_link(std::uint64_t id) noexcept { return take_link(id).has_value(); }
 
 void TaskBase::spawn_link_runner(std::uint64_t id) noexcept {
   try {
-    std::shared_ptr<TaskBase> self = self_.lock();  // a caller or the hub holds it now
+    std::shared_ptr<TaskBase> self = links_->self.lock();  // a caller or the hub owns it now
     if (!self) throw std::logic_error("the task is no longer owned");
     auto runner =
         make_task(SpawnOptions{display_name() + ".link"}, [self, id] { run_link(self, id); });
@@ -155,12 +163,9 @@ void TaskBase::spawn_link_runner(std::uint64_t id) noexcept {
 // Runs in the link's own coroutine. The link is taken out first, so it runs once, and a
 // link an earlier callback unlinked is skipped (gevent pops links one at a time).
 void TaskBase::run_link(const std::shared_ptr<TaskBase>& self, std::uint64_t id) {
-  auto& links = self->links_;
-  auto it =
-      std::find_if(links.begin(), links.end(), [id](const UserLink& l) { return l.id == id; });
-  if (it == links.end()) return;
-  UserLink link = std::move(*it);
-  links.erase(it);
+  std::optional<UserLink> taken = self->take_link(id);
+  if (!taken) return;
+  UserLink& link = *taken;
   const bool failed = self->error != nullptr;
   if ((link.kind == LinkKind::value && failed) || (link.kind == LinkKind::exception && !failed)) {
     return;

@@ -101,15 +101,20 @@ class TaskBase : public FiberRecord {
     LinkKind kind;
     LinkFn fn;
   };
+  std::optional<UserLink> take_link(std::uint64_t id) noexcept;
   void notify_done() noexcept;
   void spawn_link_runner(std::uint64_t id) noexcept;
   static void run_link(const std::shared_ptr<TaskBase>& self, std::uint64_t id);
 
   DoneLink* done_head_ = nullptr;
   DoneLink* done_tail_ = nullptr;
-  std::vector<UserLink> links_;
-  std::uint64_t next_link_id_ = 1;
-  std::weak_ptr<TaskBase> self_;  // set by add_link
+  // Made by the first add_link: a task without links pays one pointer for them.
+  struct Links {
+    std::vector<UserLink> pending;
+    std::uint64_t next_id = 1;
+    std::weak_ptr<TaskBase> self;  // for the runners; a caller or the hub owns it then
+  };
+  std::unique_ptr<Links> links_;
 };
 
 void prepare_task(TaskBase& t, SpawnOptions&& opts);
