@@ -307,8 +307,13 @@ SpawnOutcome spawn_program(const SpawnPlan& plan) noexcept {
   } catch (const std::bad_alloc&) {
     r.error = ENOMEM;
   }
-  // The child changes directory before it execs, so a bad cwd is the first thing to fail
-  // (and posix_spawn's errno alone cannot say which step failed).
+  // posix_spawn's errno alone cannot say which step failed. setpgid comes first, and
+  // joining a group that is not there (or in another session) is its EPERM, which exec
+  // itself hardly ever gives.
+  if (r.pid < 0 && r.error == EPERM && plan.process_group.value_or(0) != 0) {
+    r.step = SpawnStep::session;
+  }
+  // The child changes directory before it execs, so a bad cwd is the first thing to fail.
   if (r.pid < 0 && plan.cwd) {
     if (const int e = check_cwd(*plan.cwd); e != 0) {
       r.error = e;

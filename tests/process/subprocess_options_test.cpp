@@ -292,6 +292,28 @@ TEST_CASE("subprocess options: start_new_session and process_group place the chi
   CHECK_THROWS_AS(sp::Popen({"true"}, bad), std::invalid_argument);
 }
 
+TEST_CASE("subprocess options: joining a group that does not exist fails, naming setpgid",
+          "[process][subprocess]") {
+  // The group of a child that has exited and been reaped is gone (its pid is not reused
+  // that fast: Linux hands out pids in increasing order).
+  sp::Popen gone({"true"});
+  const pid_t pgid = gone.pid();
+  gone.wait(kBound);
+  for (const bool vfork_path : {false, true}) {
+    sp::Options o;
+    o.process_group = pgid;
+    if (vfork_path) o.umask = 022;
+    try {
+      sp::Popen p({"true"}, o);
+      FAIL("no error");
+    } catch (const std::system_error& e) {
+      CHECK(e.code().value() == EPERM);
+      CHECK(std::string(e.what()).find("spawn 'true': setpgid " + std::to_string(pgid)) !=
+            std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("subprocess options: executable runs another program under args[0]",
           "[process][subprocess]") {
   sp::RunOptions o = capture();
