@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -168,6 +169,12 @@ void PoolCore::complete(Job& job, std::uint8_t status, InArchive& in) {
 void PoolCore::fail(Job& job, std::exception_ptr e) {
   if (job.sink->fail(job.part, std::move(e))) settle(job.sink);
   job_finished();
+}
+
+void PoolCore::cancel_queued(const Sink* sink) noexcept {
+  const std::size_t n = backlog_.erase_sink(sink);
+  outstanding_ -= std::min(n, outstanding_);
+  if (n > 0 && idle()) idle_waiters_.notify_all();
 }
 
 void PoolCore::requeue_front(std::deque<Job> jobs) {

@@ -179,6 +179,29 @@ TEST_CASE("pool imap: an endless input, abandoned early, leaves the pool usable"
   CHECK(drain(pool.imap(square, std::vector<int>{1, 2, 3})) == std::vector<int>{1, 4, 9});
 }
 
+TEST_CASE("pool imap: breaking out of slow tasks drops the chunks no worker has yet",
+          "[process][pool]") {
+  mp::Pool pool(1);
+  {
+    // Slow tasks go one at a time to the worker: the rest of the window waits in the
+    // parent, and is dropped with the range.
+    int taken = 0;
+    for (int v :
+         pool.imap(nap_then, std::views::iota(0) | std::views::transform([](int) { return 300; }),
+                   1, 8)) {
+      CHECK(v == 300);
+      if (++taken == 1) break;
+    }
+  }
+  // At most the task the worker holds runs first (~300 ms), not seven more (2.1 s).
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(pool.apply(square, 5) == 25);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited < 1500ms);
+  std::printf("imap break: the next apply waited %.0f ms\n",
+              std::chrono::duration<double, std::milli>(waited).count());
+}
+
 TEST_CASE("pool imap: a temporary container is kept by the range", "[process][pool]") {
   mp::Pool pool(2);
   auto range = pool.imap(square, std::vector<int>(40, 3), 7);  // read while iterating

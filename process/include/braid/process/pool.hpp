@@ -3,11 +3,13 @@
 //
 // What may switch: the constructor (it waits until its workers are forked), apply, map,
 // starmap, PoolResult::get/wait, iterating an imap range, join and terminate park the
-// calling coroutine (in main they run the hub meanwhile). apply_async, map_async,
-// imap/imap_unordered (the call itself) and close never park; the *_async and imap calls
-// yield to the hub while they encode a large input (hundreds of chunks, or hundreds of
-// KiB), so timers and other coroutines are not held up meanwhile. Callbacks run in the
-// parent, on the hub's thread, in a coroutine of the pool.
+// calling coroutine (in main they run the hub meanwhile). apply_async, map_async and
+// close never park; the *_async calls yield to the hub while they encode a large input
+// (hundreds of chunks, or hundreds of KiB), so timers and other coroutines are not held
+// up meanwhile. imap/imap_unordered read their input lazily, in the calling coroutine
+// (one chunk at the call, the rest while iterating): they park only where the input
+// does, and yield while reading it. Callbacks run in the parent, on the hub's thread, in
+// a coroutine of the pool.
 //
 // A pool belongs to the thread (hub) and process that created it.
 #pragma once

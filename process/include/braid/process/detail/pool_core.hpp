@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,24 @@ class JobQueue {
       batches_.emplace_front();
       batches_.front().jobs.push_back(std::move(job));
     }
+  }
+  /// Removes the jobs that report to `sink`, keeping the others in order; returns how
+  /// many went.
+  std::size_t erase_sink(const Sink* sink) noexcept {
+    std::size_t n = 0;
+    for (auto b = batches_.begin(); b != batches_.end();) {
+      const auto first = b->jobs.begin() + static_cast<std::ptrdiff_t>(b->head);
+      const auto kept = std::remove_if(first, b->jobs.end(),
+                                       [sink](const Job& j) { return j.sink.get() == sink; });
+      n += static_cast<std::size_t>(b->jobs.end() - kept);
+      b->jobs.erase(kept, b->jobs.end());
+      if (b->head == b->jobs.size()) {
+        b = batches_.erase(b);
+      } else {
+        ++b;
+      }
+    }
+    return n;
   }
   /// Empties the queue, returning what it held in order.
   std::deque<Job> take_all() {
@@ -141,6 +160,9 @@ class PoolCore {
   bool wants_workers() const noexcept;
   /// Fork failures with no live worker fail the queue rather than leave it waiting.
   void on_start_failure(std::exception_ptr e);
+  /// Drops the jobs of `sink` that no worker has received yet (an imap stream whose
+  /// consumer went away: nobody will read their results).
+  void cancel_queued(const Sink* sink) noexcept;
   /// A supervisor coroutine is being killed by someone other than terminate()/join()
   /// (the hub's destruction): tears the pool down without parking.
   void on_supervisor_killed() noexcept;

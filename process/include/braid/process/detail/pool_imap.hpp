@@ -206,6 +206,14 @@ class ImapStream {
         state_(std::make_shared<ImapState<R>>(ordered)),
         window_(window),
         op_(op) {}
+  ImapStream(const ImapStream&) = delete;
+  ImapStream& operator=(const ImapStream&) = delete;
+  /// The consumer is gone: chunks no worker has received yet are dropped, so a `break`
+  /// out of a stream of slow tasks does not leave a window of them ahead of new work.
+  ~ImapStream() {
+    std::shared_ptr<PoolCore> core = core_.lock();
+    if (core && core->feeding()) core->cancel_queued(state_.get());
+  }
 
   /// Reads and submits the input's next chunk, if the window has room; false when it
   /// did not (window full, input over). The input's error, or the pool's being gone, is
