@@ -121,8 +121,8 @@ class PoolResult {
 /// result arrives, rethrows the error of a chunk that failed where it stands, and throws
 /// the input's own error after every result of the input read before it. Reading the
 /// input more (a chunk for each chunk of results taken) happens while iterating, in the
-/// iterating coroutine. Destroying the range stops reading the input; chunks already
-/// submitted still run and their results are dropped.
+/// iterating coroutine. Destroying the range stops reading the input and drops the
+/// chunks no worker has received yet; those a worker holds run, their results dropped.
 template <class R>
 class ImapRange {
  public:
