@@ -41,6 +41,15 @@ int pool_global() {
   return 0;
 }
 
+// A pool whose thread ended (its hub with it) before the pool is destroyed, in main.
+int pool_thread_ended() {
+  std::thread([] {
+    g_pool = std::make_unique<mp::Pool>(2);
+    std::printf("pool: %d\n", g_pool->apply(square, 7));
+  }).join();
+  return 0;
+}
+
 // A pool left with work in flight: a slow task queued and an imap half read.
 int pool_busy() {
   static mp::Pool pool(2);
@@ -105,6 +114,7 @@ int main(int argc, char** argv) {
   if (s == "pool-local-static") return pool_local_static();
   if (s == "pool-global") return pool_global();
   if (s == "pool-busy") return pool_busy();
+  if (s == "pool-thread-ended") return pool_thread_ended();
   if (s == "queue-global") return queue_global();
   if (s == "manager-static") return manager_static();
   if (s == "popen-static") return popen_static();

@@ -86,6 +86,10 @@ TEST_CASE("exit: a global unique_ptr<Pool> never closed exits cleanly", "[proces
   check_clean_exit("pool-global", "pool: 49\n");
 }
 
+TEST_CASE("exit: a Pool whose thread (and hub) ended before it exits cleanly", "[process][exit]") {
+  check_clean_exit("pool-thread-ended", "pool: 49\n");
+}
+
 TEST_CASE("exit: a static Pool with tasks and an imap in flight exits cleanly", "[process][exit]") {
   check_clean_exit("pool-busy", "pool: 9\n");
 }
