@@ -4,11 +4,14 @@
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/fork.hpp>
 #include <braid/runtime/log.hpp>
+#include <braid/runtime/wait.hpp>
 
 #include "process_registry.hpp"
 
 #include <fmt/format.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -36,10 +39,64 @@ Process::Process(ProcessOptions o, int) {
 Process::Process(SelfTag, std::string name, bool daemon)
     : name_(std::move(name)), daemon_(daemon), started_(true), is_self_(true) {}
 
+// The parent seen from a child. Its pidfd is opened here, then checked against getppid():
+// while the parent is still our parent its pid cannot have been reused, so a pidfd opened
+// before that check names the parent. When the parent is already gone, the sentinel is an
+// eventfd holding 1: readable at once, as a sentinel of an ended process should be.
+Process::Process(ParentTag, std::string name, pid_t pid)
+    : name_(std::move(name)), started_(true), pid_(pid), is_parent_(true) {
+  sentinel_ = reg::open_pidfd(pid);
+  if (sentinel_ >= 0 && ::getppid() == pid) return;
+  if (sentinel_ >= 0) ::close(sentinel_);
+  sentinel_ = -1;
+  if (::getppid() == pid) return;  // alive, but no pidfd: is_alive() asks getppid()
+  sentinel_ = ::eventfd(1, EFD_CLOEXEC);
+}
+
 Process::~Process() {
-  if (!started_ || is_self_) return;
+  if (sentinel_ >= 0) ::close(sentinel_);
+  if (!started_ || is_self_ || is_parent_ || closed_) return;
   reg::forget(*this, watch_ && !watch_->poll() ? watch_->pid() : 0, daemon_);
   // watch_'s destructor hands a child that still runs to the background reaper.
+}
+
+void Process::check_not_closed() const {
+  if (closed_) throw std::logic_error(fmt::format("process object {} is closed", name_));
+}
+
+bool Process::parent_alive() const {
+  if (sentinel_ < 0) return ::getppid() == pid_;
+  pollfd p{sentinel_, POLLIN, 0};
+  int r;
+  do {
+    r = ::poll(&p, 1, 0);
+  } while (r < 0 && errno == EINTR);
+  return r == 0;
+}
+
+int Process::sentinel() const {
+  check_not_closed();
+  if (is_self_) throw std::logic_error("current_process() has no sentinel");
+  if (!started_) throw std::logic_error(fmt::format("process {} not started", name_));
+  if (sentinel_ < 0) {
+    throw std::system_error(ENOSYS, std::generic_category(),
+                            fmt::format("sentinel of {}: this kernel has no pidfd_open", name_));
+  }
+  return sentinel_;
+}
+
+void Process::close() {
+  if (closed_ || is_self_) return;
+  if (started_ && !is_parent_ && watch_ && !watch_->poll()) {
+    throw std::logic_error(fmt::format(
+        "cannot close process {} while it is still running: join() or terminate() it first",
+        name_));
+  }
+  if (sentinel_ >= 0) ::close(sentinel_);
+  sentinel_ = -1;
+  if (started_ && !is_parent_) reg::forget(*this, 0, daemon_);
+  watch_.reset();
+  closed_ = true;
 }
 
 void Process::run() {
@@ -49,6 +106,7 @@ void Process::run() {
 pid_t Process::pid() const noexcept { return is_self_ ? ::getpid() : pid_; }
 
 std::optional<int> Process::exitcode() const {
+  check_not_closed();
   if (!watch_) return std::nullopt;
   return watch_->poll();
 }
@@ -59,6 +117,7 @@ void Process::set_daemon(bool daemon) {
 }
 
 void Process::start() {
+  check_not_closed();
   if (started_) throw std::logic_error("cannot start a process twice");
   detail::flush_standard_streams();  // else the child would write the parent's buffer again
   reg::prepare_start();
@@ -72,15 +131,19 @@ void Process::start() {
   if (pid == 0) run_child(parent);
   pid_ = pid;
   watch_.emplace(pid);
+  // Opened now, while nobody can have reaped the child (a pid reaped and reused would
+  // name another process); -1 without pidfd support, and sentinel() says so.
+  sentinel_ = reg::open_pidfd(pid);
   reg::add(*this);
 }
 
 void Process::run_child(pid_t parent) noexcept {
   int code = 0;
   try {
+    const std::string parent_name = current_process().name();
     braid::detail::after_fork_in_child();
     detail::reset_reaper_after_fork();
-    reg::become_child(this, identity_);
+    reg::become_child(this, identity_, parent, parent_name);
     pid_ = ::getpid();
     is_self_ = true;  // from here on this object stands for the running process
     if (daemon_) {
@@ -106,22 +169,39 @@ void Process::run_child(pid_t parent) noexcept {
 }
 
 bool Process::join(std::optional<Duration> timeout) {
+  check_not_closed();
   if (is_self_) throw std::logic_error("cannot join the current process");
+  if (is_parent_) {
+    if (sentinel_ < 0) return !parent_alive();  // no pidfd: no way to park on it
+    try {
+      braid::wait_readable(sentinel_, timeout);
+      return true;
+    } catch (const TimeoutError& e) {
+      if (e.source() != nullptr) throw;  // an enclosing Timeout, not ours
+      return false;
+    }
+  }
   if (!started_ || !watch_) throw std::logic_error("can only join a started process");
   return watch_->wait(timeout).has_value();
 }
 
 bool Process::is_alive() {
+  check_not_closed();
   if (is_self_) return true;
+  if (is_parent_) return parent_alive();
   if (!watch_) return false;
   return !watch_->poll().has_value();
 }
 
 void Process::terminate() {
+  check_not_closed();
+  if (is_parent_) throw std::logic_error("parent_process() cannot be signalled through braid");
   if (watch_) watch_->send_signal(SIGTERM);
 }
 
 void Process::kill() {
+  check_not_closed();
+  if (is_parent_) throw std::logic_error("parent_process() cannot be signalled through braid");
   if (watch_) watch_->send_signal(SIGKILL);
 }
 
@@ -130,6 +210,14 @@ Process& current_process() {
   static Process* main_process =
       new Process(Process::SelfTag{}, "MainProcess", false);  // never destroyed
   return *main_process;
+}
+
+Process* parent_process() {
+  if (reg::parent_pid() == 0) return nullptr;  // the main process
+  if (Process* p = reg::parent_process()) return p;
+  auto* p = new Process(Process::ParentTag{}, reg::parent_name(), reg::parent_pid());
+  reg::set_parent_process(p);  // never destroyed, as current_process()
+  return p;
 }
 
 std::vector<Process*> active_children() {
@@ -164,10 +252,13 @@ void flush_standard_streams() noexcept {
 }
 
 void after_fork_in_child(const std::string& name, bool daemon) {
+  // Read before anything else: once the parent is gone getppid() names another process.
+  const pid_t parent = ::getppid();
+  const std::string parent_name = current_process().name();
   braid::detail::after_fork_in_child();
   reset_reaper_after_fork();
   auto* self = new Process(Process::SelfTag{}, name, daemon);  // lives as long as the child
-  registry::become_child(self, "");
+  registry::become_child(self, "", parent, parent_name);
 }
 
 }  // namespace detail

@@ -32,20 +32,14 @@ struct State {
   std::vector<Process*> children;  // started, object alive
   std::vector<Orphan> orphans;     // object destroyed while the child ran
   pid_t exit_handler_pid = 0;      // the process whose atexit handler is ours
+  pid_t parent_pid = 0;            // 0 in the main process
+  std::string parent_name;
+  Process* parent = nullptr;  // parent_process(), made on first use
 };
 
 // Replaced (never destroyed) in a forked child: another thread of the parent may have
 // held the mutex at the moment of the fork.
 State* g = new State();
-
-int open_pidfd(pid_t pid) noexcept {
-#if defined(SYS_pidfd_open)
-  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-#else
-  (void)pid;
-  return -1;
-#endif
-}
 
 void signal_orphan(const Orphan& o, int sig) noexcept {
 #if defined(SYS_pidfd_send_signal)
@@ -151,13 +145,33 @@ std::vector<Process*> children() {
 
 Process* current() { return g->current; }
 
-void become_child(Process* self, const std::string& identity) {
+void become_child(Process* self, const std::string& identity, pid_t parent_pid,
+                  const std::string& parent_name) {
   for (const Orphan& o : g->orphans) {
     if (o.pidfd >= 0) ::close(o.pidfd);  // the parent's children, not ours
   }
+  // The parent's own parent_process() object (and its sentinel) is not ours either; it
+  // is leaked like the rest of the parent's State.
   g = new State();
   g->current = self;
   g->identity = identity;
+  g->parent_pid = parent_pid;
+  g->parent_name = parent_name;
+}
+
+pid_t parent_pid() { return g->parent_pid; }
+const std::string& parent_name() { return g->parent_name; }
+Process* parent_process() { return g->parent; }
+void set_parent_process(Process* p) { g->parent = p; }
+
+int open_pidfd(pid_t pid) noexcept {
+#if defined(SYS_pidfd_open)
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
 }
 
 }  // namespace braid::process::detail::registry

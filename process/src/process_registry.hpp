@@ -30,7 +30,19 @@ void forget(Process& p, pid_t running_pid, bool daemon);
 std::vector<Process*> children();
 /// The Process standing for this process, or nullptr in the main process.
 Process* current();
-/// In a freshly forked child: `self` is the current process, no children yet.
-void become_child(Process* self, const std::string& identity);
+/// In a freshly forked child: `self` is the current process, no children yet; the parent
+/// is `parent_pid`, named `parent_name` (for parent_process()).
+void become_child(Process* self, const std::string& identity, pid_t parent_pid,
+                  const std::string& parent_name);
+/// The parent recorded by become_child: its pid (0 in the main process) and name.
+pid_t parent_pid();
+const std::string& parent_name();
+/// The Process made for parent_process(), once made; stored by set_parent_process.
+Process* parent_process();
+void set_parent_process(Process* p);
+
+/// pidfd_open(pid): a descriptor readable once `pid` has exited (close-on-exec); -1 with
+/// errno set where the kernel has none (ENOSYS) or the process is gone (ESRCH).
+int open_pidfd(pid_t pid) noexcept;
 
 }  // namespace braid::process::detail::registry

@@ -5,6 +5,8 @@
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
 
+#include "process_registry.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -25,16 +27,7 @@
 namespace braid::process::detail {
 namespace {
 
-int open_pidfd(pid_t pid) noexcept {
-#if defined(SYS_pidfd_open)
-  // pidfd_open's descriptors are always close-on-exec.
-  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-#else
-  (void)pid;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
+using registry::open_pidfd;  // pidfd_open's descriptors are always close-on-exec
 
 // waitpid that retries EINTR; returns the pid, 0 (still running) or -1.
 pid_t waitpid_retry(pid_t pid, int* wstatus, int flags) noexcept {

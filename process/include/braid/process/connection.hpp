@@ -2,8 +2,9 @@
 // multiprocessing.Pipe). Values travel as length-prefixed frames carrying cereal binary
 // archives (see detail/frame.hpp for the wire format).
 //
-// What may switch: send, send_bytes, recv, recv_bytes and poll (with a non-zero timeout)
-// park the calling coroutine while the pipe is full or empty; in main they run the hub.
+// What may switch: send, send_bytes, send_handle, recv, recv_bytes, recv_bytes_into,
+// recv_handle and poll (with a non-zero timeout) park the calling coroutine while the pipe
+// is full or empty; in main they run the hub.
 #pragma once
 
 #include <braid/coro/semaphore.hpp>
@@ -11,13 +12,30 @@
 #include <braid/runtime/hub.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
 namespace braid::process {
+
+/// recv_bytes_into: the message did not fit the buffer (Python's
+/// multiprocessing.BufferTooShort). The message was consumed; it is in message().
+class BufferTooShort : public std::runtime_error {
+ public:
+  BufferTooShort(const std::string& what, std::vector<std::byte> message)
+      : std::runtime_error(what), message_(std::move(message)) {}
+  /// The whole message that did not fit.
+  const std::vector<std::byte>& message() const noexcept { return message_; }
+
+ private:
+  std::vector<std::byte> message_;
+};
 
 /// One end of a Pipe. Move-only; closes its descriptor when destroyed. Create the Pipe
 /// before starting the Process that uses the other end: the child inherits both ends, and
@@ -66,8 +84,33 @@ class Connection {
   }
   /// Sends raw bytes as one frame; recv_bytes() on the other end returns them.
   void send_bytes(std::span<const std::byte> b);
+  /// Sends `size` bytes of `b` from `offset` (all the rest without `size`), as Python's
+  /// send_bytes(buf, offset, size). std::out_of_range, before anything is sent, when
+  /// `offset` is past the end ("buffer length < offset") or `offset + size` is
+  /// ("buffer length < offset + size").
+  void send_bytes(std::span<const std::byte> b, std::size_t offset,
+                  std::optional<std::size_t> size = {});
   /// Receives one frame's bytes. Errors as recv().
   std::vector<std::byte> recv_bytes();
+  /// Receives one frame's bytes into `buf` from `offset` on and returns their count.
+  /// std::out_of_range when `offset` is past the end of `buf` (nothing is received);
+  /// BufferTooShort, carrying the message (consumed), when it does not fit. Otherwise
+  /// errors as recv().
+  std::size_t recv_bytes_into(std::span<std::byte> buf, std::size_t offset = 0);
+
+  /// Sends a duplicate of the open descriptor `fd` (SCM_RIGHTS, as Python's
+  /// multiprocessing.reduction.send_handle); `fd` stays the caller's. The other end takes
+  /// it with recv_handle(), in order with the other messages. Only a Unix socket carries
+  /// descriptors: std::logic_error on a Pipe(false) end (a pipe) or another descriptor
+  /// type; std::system_error(EBADF) when `fd` is not open. Other errors as send().
+  void send_handle(int fd);
+  /// Receives a descriptor sent by send_handle; the caller owns it (close-on-exec).
+  /// std::logic_error on a connection that is not a Unix socket, and when the next
+  /// message is not a descriptor (left unread, for recv/recv_bytes); a recv/recv_bytes
+  /// that meets a descriptor is std::logic_error likewise. std::system_error(EMFILE)
+  /// when the kernel dropped a descriptor because this process had no room for it.
+  /// Otherwise errors as recv().
+  int recv_handle();
   /// True when something can be received without parking for long (data or EOF): at once
   /// for a zero timeout, parking up to `timeout` otherwise (nullopt: without limit).
   bool poll(std::optional<Duration> timeout = Duration::zero());
@@ -83,19 +126,37 @@ class Connection {
   /// Largest frame payload sent or accepted (default 1 GiB); larger ones are FrameError.
   void set_max_frame(std::size_t bytes) noexcept {
     max_frame_ = bytes;
-    reader_.set_max_payload(bytes);
+    buf_.set_max_payload(bytes);
   }
 
  private:
+  // A descriptor received with the bytes up to stream offset `end` (exclusive).
+  struct ReceivedFd {
+    std::uint64_t end;
+    int fd;
+  };
+
   void check_open(bool for_read) const;
+  void check_socket(const char* what) const;
   void send_frame(const std::vector<std::byte>& frame);
-  std::vector<std::byte> recv_payload(const char* what);
+  std::vector<std::byte> recv_payload(const char* what, bool handle = false);
+  // Reads what the descriptor has into buf_ (parks while it has nothing); false at EOF.
+  bool fill(const char* what);
+  std::size_t recv_some(std::span<std::byte> room, const char* what);
+  // The descriptor sent with the front frame of buf_, or -1: it arrived with one of the
+  // frame's bytes (the kernel hands it over with the bytes it was sent with).
+  int front_fd(std::size_t payload_size) const noexcept;
+  void close_received_fds() noexcept;
 
   int fd_ = -1;
   bool readable_ = false;
   bool writable_ = false;
+  bool socket_ = false;        // a Unix socket: reads use recvmsg, to collect descriptors
+  bool may_have_data_ = true;  // the last read filled its buffer: read before waiting
   std::size_t max_frame_ = detail::kDefaultMaxFrame;
-  detail::FrameReader reader_;                         // keeps a partly read frame between calls
+  detail::FrameBuffer buf_;                            // keeps a partly read frame between calls
+  std::uint64_t read_total_ = 0;                       // bytes read from the stream so far
+  std::deque<ReceivedFd> fds_;                         // received, not yet taken by recv_handle
   std::unique_ptr<braid::detail::FdWatcher> watcher_;  // fd_'s registration with the hub
   std::unique_ptr<braid::Lock> send_lock_;             // one sender at a time in this process
   std::unique_ptr<braid::Lock> recv_lock_;             // one receiver at a time in this process

@@ -3,7 +3,8 @@
 //
 // What may switch: join() parks the calling coroutine until the child exits (through a
 // pidfd the hub waits on); in main it runs the hub meanwhile. Everything else returns at
-// once.
+// once. sentinel() gives that readiness as a descriptor, for braid::wait_readable or
+// braid::net::select over several processes and other descriptors.
 #pragma once
 
 #include <braid/process/detail/child_exit.hpp>
@@ -97,15 +98,32 @@ class Process {
   /// std::logic_error after start().
   void set_daemon(bool daemon);
 
+  /// A descriptor that becomes readable when the process ends (a pidfd, Linux >= 5.3):
+  /// wait on it with braid::wait_readable or braid::net::select, never read it. It stays
+  /// open, and readable once the child is gone, until close() or the destructor; it stays
+  /// the Process's (do not close it). std::logic_error before start(), after close() and
+  /// for current_process(); std::system_error(ENOSYS) on a kernel without pidfds.
+  int sentinel() const;
+  /// Releases what the Process holds (the sentinel, its entry in active_children()).
+  /// std::logic_error while the child still runs (join() or terminate() first, as Python's
+  /// ValueError). Idempotent. Afterwards every call but name(), daemon(), pid() and close() on it
+  /// is std::logic_error("process object is closed").
+  void close();
+
  private:
   friend Process& current_process();
+  friend Process* parent_process();
   friend std::vector<Process*> active_children();
   friend void detail::after_fork_in_child(const std::string& name, bool daemon);
   struct SelfTag {};
+  struct ParentTag {};
 
   Process(ProcessOptions o, int);
   Process(SelfTag, std::string name, bool daemon);
+  Process(ParentTag, std::string name, pid_t pid);
   [[noreturn]] void run_child(pid_t parent) noexcept;
+  void check_not_closed() const;
+  bool parent_alive() const;
 
   std::function<void()> target_;  // empty for subclasses
   std::string name_;
@@ -114,12 +132,20 @@ class Process {
   bool started_ = false;
   pid_t pid_ = 0;
   bool is_self_ = false;                             // stands for the calling process itself
+  bool is_parent_ = false;                           // parent_process(): a process not ours
+  bool closed_ = false;                              // close() ran
+  int sentinel_ = -1;                                // pidfd kept until close(); -1 without
   mutable std::optional<detail::ChildWatch> watch_;  // the child, from start() on
 };
 
 /// The Process object of the calling process: "MainProcess" in the original process,
 /// the child's own Process (name, daemon flag) inside a child.
 Process& current_process();
+/// In a child: a Process standing for the process that started it (its name, pid,
+/// is_alive(), join(timeout), sentinel(); start, terminate, kill and exitcode are not
+/// available: std::logic_error / nullopt). nullptr in the main process. A child forked by
+/// the Pool or the Manager also has one. Never destroyed.
+Process* parent_process();
 /// Started children of the calling process that are still running (finished ones are
 /// reaped first). Pointers to the live Process objects.
 std::vector<Process*> active_children();
