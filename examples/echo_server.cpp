@@ -2,7 +2,7 @@
 // connection), as a real program.
 //
 //   echo_server [--host 127.0.0.1] [--port 0] [--max-connections N] [--idle-timeout S]
-//               [--verbose]
+//               [--workers N [--reuse-port]] [--verbose]
 //
 // Prints "listening on PORT" once it accepts connections (port 0 = an ephemeral port),
 // logs each connect and disconnect at debug level (--verbose or BRAID_LOG=debug), and
@@ -12,6 +12,10 @@
 // "stopped" and exits 0 -- within about three seconds, however busy it is.
 // --idle-timeout closes connections that send nothing for S seconds (so idle clients
 // cannot hold every --max-connections slot).
+// --workers N serves from N pre-forked worker processes (0 = one per CPU), each with its
+// own hub, supervised by this one (braid::net::ServerGroup): a worker that dies is
+// restarted; SIGINT/SIGTERM stop every worker with the same two-second grace, SIGHUP
+// replaces them one by one. It prints "worker I pid P" per worker after "listening on".
 #include <braid/net.hpp>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -34,13 +38,15 @@ struct Options {
   std::uint16_t port = 0;
   std::size_t max_connections = 0;
   std::optional<braid::Duration> idle_timeout;
+  std::optional<unsigned> workers;  // pre-forked worker processes (0 = one per CPU)
+  bool reuse_port = false;
   bool verbose = false;
 };
 
 [[noreturn]] void usage(const char* argv0) {
   std::fprintf(stderr,
                "usage: %s [--host H] [--port P] [--max-connections N] [--idle-timeout S] "
-               "[--verbose]\n",
+               "[--workers N [--reuse-port]] [--verbose]\n",
                argv0);
   std::exit(2);
 }
@@ -64,6 +70,10 @@ Options parse(int argc, char** argv) {
       if (!(s > 0)) usage(argv[0]);
       o.idle_timeout =
           std::chrono::duration_cast<braid::Duration>(std::chrono::duration<double>(s));
+    } else if (a == "--workers") {
+      o.workers = static_cast<unsigned>(std::stoul(value()));
+    } else if (a == "--reuse-port") {
+      o.reuse_port = true;
     } else if (a == "--verbose" || a == "-v") {
       o.verbose = true;
     } else {
@@ -89,6 +99,25 @@ void handle(braid::net::TcpStream& conn) {
   if (verbose) spdlog::debug("disconnected: {}", conn.peer_address().to_string());
 }
 
+// --workers: the same server in pre-forked processes; the parent only supervises.
+int serve_with_workers(const Options& opts, const braid::net::ServerOptions& so) {
+  braid::net::ServerGroupOptions go;
+  go.workers = *opts.workers;
+  go.reuse_port = opts.reuse_port;
+  go.server = so;
+  go.stop_grace = so.stop_timeout;
+  go.name = "echo worker";
+  braid::net::ServerGroup group(opts.host, opts.port, handle, go);
+  group.start();
+  std::printf("listening on %u\n", group.port());
+  const auto pids = group.worker_pids();
+  for (std::size_t i = 0; i < pids.size(); ++i) std::printf("worker %zu pid %d\n", i, pids[i]);
+  std::fflush(stdout);
+  const int code = group.serve_forever();  // SIGINT/SIGTERM: stop; SIGHUP: reload
+  std::printf("stopped\n");
+  return code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,6 +132,7 @@ int main(int argc, char** argv) {
     so.max_connections = opts.max_connections;
     so.idle_timeout = opts.idle_timeout;
     so.stop_timeout = 2s;  // the grace a signal gives open connections
+    if (opts.workers) return serve_with_workers(opts, so);
     braid::net::StreamServer server(opts.host, opts.port, handle, so);
     server.start();
 

@@ -3,6 +3,7 @@
 //
 // GET /page/N answers with a deterministic page of 1,000 * (N + 1) bytes after
 // `delay` (a stand-in for a slow backend, so concurrency shows); anything else is 404.
+// Every response names the process that served it (X-Worker-Pid).
 #pragma once
 
 #include "http_serve.hpp"
@@ -11,6 +12,8 @@
 
 #include <chrono>
 #include <string>
+
+#include <unistd.h>
 
 namespace examples {
 
@@ -27,6 +30,7 @@ inline std::string page_body(int n) {
 inline void serve_pages(braid::net::TcpStream& s, std::chrono::milliseconds delay) {
   serve_http(s, "braid", [delay](const HttpRequest& req, HttpResponse& res) {
     res.set(http::field::content_type, "text/html");
+    res.set("X-Worker-Pid", std::to_string(::getpid()));  // which process served it
     const std::string target(req.target());
     int n = -1;
     if (target.rfind("/page/", 0) == 0) {

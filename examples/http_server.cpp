@@ -2,13 +2,17 @@
 // library believes it is blocking, braid makes it cooperative (gevent's monkey patching,
 // without the patching). Serves /page/N (see http_pages.hpp) for the S22 crawler.
 //
-//   http_server [--host 127.0.0.1] [--port 0] [--delay-ms 0]
+//   http_server [--host 127.0.0.1] [--port 0] [--delay-ms 0] [--workers N]
 //
-// Prints "listening on PORT"; SIGINT/SIGTERM stop it gracefully.
+// Prints "listening on PORT"; SIGINT/SIGTERM stop it gracefully. --workers N serves from
+// N pre-forked worker processes (0 = one per CPU; braid::net::ServerGroup), SIGHUP then
+// replaces them one by one; each response carries the serving worker's pid in an
+// X-Worker-Pid header.
 #include "http_pages.hpp"
 
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 using namespace std::chrono_literals;
@@ -17,6 +21,7 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::chrono::milliseconds delay{0};
+  std::optional<unsigned> workers;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--host" && i + 1 < argc)
@@ -25,12 +30,29 @@ int main(int argc, char** argv) {
       port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
     else if (a == "--delay-ms" && i + 1 < argc)
       delay = std::chrono::milliseconds(std::stoi(argv[++i]));
+    else if (a == "--workers" && i + 1 < argc)
+      workers = static_cast<unsigned>(std::stoul(argv[++i]));
     else {
-      std::fprintf(stderr, "usage: %s [--host H] [--port P] [--delay-ms D]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--host H] [--port P] [--delay-ms D] [--workers N]\n",
+                   argv[0]);
       return 2;
     }
   }
   try {
+    if (workers) {
+      braid::net::ServerGroupOptions go;
+      go.workers = *workers;
+      go.stop_grace = 1s;
+      go.name = "http worker";
+      braid::net::ServerGroup group(
+          host, port, [delay](braid::net::TcpStream& s) { examples::serve_pages(s, delay); }, go);
+      group.start();
+      std::printf("listening on %u\n", group.port());
+      std::fflush(stdout);
+      const int code = group.serve_forever();  // SIGINT/SIGTERM: stop; SIGHUP: reload
+      std::printf("stopped\n");
+      return code;
+    }
     braid::net::StreamServer server(
         host, port, [delay](braid::net::TcpStream& s) { examples::serve_pages(s, delay); });
     server.start();

@@ -8,6 +8,7 @@ required=(
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-context1.81-dev libboost-stacktrace1.81-dev
   libspdlog-dev libfmt-dev catch2 libcereal-dev libbenchmark-dev liburing-dev
+  python3
 )
 optional_bench=(python3-gevent gnuplot-nox)
 

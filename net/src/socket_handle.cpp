@@ -132,6 +132,13 @@ void SocketHandle::close() noexcept {
   if (ec) braid::detail::log().warn("closing fd: {}", ec.message());
 }
 
+int SocketHandle::release() noexcept {
+  if (!desc_ || !desc_->is_open()) return -1;
+  const int fd = desc_->release();
+  desc_.reset();
+  return fd;
+}
+
 void throw_error(const boost::system::error_code& ec, const std::string& what) {
   // Boost.System codes convert to std::error_code (system errors keep
   // std::system_category, so e.code() == std::errc::connection_refused works).

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
@@ -131,6 +132,25 @@ bool set_option(int fd, int level, int name, int value, error_code& ec) noexcept
   if (::setsockopt(fd, level, name, &value, sizeof value) == 0) return true;
   ec = last_error();
   return false;
+}
+
+bool get_option(int fd, int level, int name, int& value, error_code& ec) noexcept {
+  ec.clear();
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &len) == 0) return true;
+  ec = last_error();
+  return false;
+}
+
+bool make_nonblocking_cloexec(int fd, error_code& ec) noexcept {
+  ec.clear();
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0 ||
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    ec = last_error();
+    return false;
+  }
+  return true;
 }
 
 bool local_name(int fd, SockAddr& out, error_code& ec) noexcept {

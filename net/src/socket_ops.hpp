@@ -43,8 +43,15 @@ long recv_from(int fd, void* buf, std::size_t len, SockAddr* from, error_code& e
 bool bind_to(int fd, const SockAddr& addr, error_code& ec) noexcept;
 bool listen_on(int fd, int backlog, error_code& ec) noexcept;
 bool set_option(int fd, int level, int name, int value, error_code& ec) noexcept;
+bool get_option(int fd, int level, int name, int& value, error_code& ec) noexcept;
+/// Sets O_NONBLOCK and FD_CLOEXEC on a descriptor made elsewhere.
+bool make_nonblocking_cloexec(int fd, error_code& ec) noexcept;
 bool local_name(int fd, SockAddr& out, error_code& ec) noexcept;
 bool shutdown_socket(int fd, int how, error_code& ec) noexcept;
+
+/// A TCP socket (non-blocking, close-on-exec, SO_REUSEADDR; SO_REUSEPORT on request)
+/// bound to `addr`, not listening yet. @throws std::system_error "bind 1.2.3.4:80: ...".
+int bind_tcp_socket(const SockAddr& addr, bool reuse_port);
 
 /// Parses a numeric IPv4/IPv6 host ("127.0.0.1", "::1", "[::1]"); "" = 0.0.0.0 when
 /// `passive`. nullopt when `host` is a name.

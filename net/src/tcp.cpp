@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -45,27 +47,67 @@ void TcpStream::set_nodelay(bool on) {
   }
 }
 
+namespace detail {
+int bind_tcp_socket(const SockAddr& addr, bool reuse_port) {
+  const std::string what = fmt::format("bind {}", addr.to_string());
+  error_code ec;
+  UniqueFd fd(open_socket(addr.storage.ss_family, SOCK_STREAM, ec));
+  if (fd.get() < 0) throw_error(ec, what);
+  if (!set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, ec)) {
+    throw_error(ec, what + ": SO_REUSEADDR");
+  }
+  if (reuse_port && !set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, ec)) {
+    throw_error(ec, what + ": SO_REUSEPORT");
+  }
+  if (!bind_to(fd.get(), addr, ec)) throw_error(ec, what);
+  return fd.release();
+}
+}  // namespace detail
+
 TcpListener TcpListener::bind(std::string_view host, std::uint16_t port, int backlog,
                               bool reuse_port) {
   const std::vector<detail::SockAddr> addrs = detail::resolve(host, port, SOCK_STREAM, true);
-  const detail::SockAddr& addr = addrs.front();
+  return listen_on_address(addrs.front(), backlog, reuse_port);
+}
+
+TcpListener TcpListener::listen_on_address(const detail::SockAddr& addr, int backlog,
+                                           bool reuse_port) {
+  detail::UniqueFd fd(detail::bind_tcp_socket(addr, reuse_port));
   const std::string what = fmt::format("bind {}", addr.to_string());
   error_code ec;
-  detail::UniqueFd fd(detail::open_socket(addr.storage.ss_family, SOCK_STREAM, ec));
-  if (fd.get() < 0) detail::throw_error(ec, what);
-  if (!detail::set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, ec)) {
-    detail::throw_error(ec, what + ": SO_REUSEADDR");
-  }
-  if (reuse_port && !detail::set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, ec)) {
-    detail::throw_error(ec, what + ": SO_REUSEPORT");
-  }
-  if (!detail::bind_to(fd.get(), addr, ec)) detail::throw_error(ec, what);
   detail::SockAddr local;
   if (!detail::local_name(fd.get(), local, ec)) detail::throw_error(ec, what + ": getsockname");
   if (!detail::listen_on(fd.get(), backlog, ec)) {
     detail::throw_error(ec, fmt::format("listen on {}", local.to_string()));
   }
   return TcpListener(detail::ListenerCore(fd.release(), local.to_string()));
+}
+
+TcpListener TcpListener::adopt(int fd) {
+  const std::string what = fmt::format("adopting fd {} as a TCP listener", fd);
+  detail::UniqueFd owned(fd);
+  error_code ec;
+  int accepting = 0;
+  if (!detail::get_option(fd, SOL_SOCKET, SO_ACCEPTCONN, accepting, ec)) {
+    if (ec == boost::system::errc::bad_file_descriptor) {
+      (void)owned.release();  // no descriptor at all: nothing to close
+      detail::throw_error(ec, what);
+    }
+    throw std::invalid_argument(fmt::format("{}: not a socket ({})", what, ec.message()));
+  }
+  int type = 0;
+  if (!detail::get_option(fd, SOL_SOCKET, SO_TYPE, type, ec) || type != SOCK_STREAM) {
+    throw std::invalid_argument(what + ": not a stream socket");
+  }
+  if (accepting == 0) throw std::invalid_argument(what + ": the socket is not listening");
+  detail::SockAddr local;
+  if (!detail::local_name(fd, local, ec)) detail::throw_error(ec, what + ": getsockname");
+  const int family = local.storage.ss_family;
+  if (family != AF_INET && family != AF_INET6) {
+    throw std::invalid_argument(what + ": not a TCP (IPv4 or IPv6) socket");
+  }
+  if (!detail::make_nonblocking_cloexec(fd, ec)) detail::throw_error(ec, what);
+  return TcpListener(detail::ListenerCore(owned.release(), local.to_string()));
 }
 
 TcpStream TcpListener::accept() {

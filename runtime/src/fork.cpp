@@ -1,5 +1,7 @@
 #include <braid/runtime/fork.hpp>
 
+#include "reactor_access.hpp"
+
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/thread.hpp>
 
@@ -15,6 +17,7 @@ unsigned fork_generation() noexcept { return g_fork_generation.load(std::memory_
 void after_fork_in_child() {
   g_fork_generation.fetch_add(1, std::memory_order_relaxed);
   reset_thread_pool_after_fork();
+  reactor_forget_signals_after_fork();
   if (Hub* hub = Hub::current_if_any()) hub->reset_after_fork();
 }
 

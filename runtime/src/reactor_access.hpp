@@ -17,4 +17,13 @@ void reactor_wake_host(boost::asio::io_context& ctx);
 /// submission-queue slots the kernel has consumed since the last call (see the .cpp for
 /// why); elsewhere it does nothing.
 void reactor_scrub_submissions(boost::asio::io_context& ctx) noexcept;
+
+/// Called in a forked child. Asio keeps its signal handling in process-wide state: one
+/// notification pipe, shared with the parent across fork(), and the parent's
+/// registrations (whose io_contexts the child abandoned). Left alone, a signal sent to
+/// the child is written into the pipe the parent also reads, so either process may take
+/// it, and a SignalHandler made in the child never installs its handler (Asio counts the
+/// parent's registrations). This forgets them: every signal Asio had caught gets its
+/// default action back, and the child's first signal_set opens a pipe of its own.
+void reactor_forget_signals_after_fork() noexcept;
 }  // namespace braid::detail

@@ -58,6 +58,18 @@ class ServerProcess {
     return std::stoi(m[1]);
   }
 
+  /// The first match of `re` in the output and its groups (copies), waiting (bounded) for
+  /// it; empty if it did not appear within `limit`.
+  std::vector<std::string> wait_for(const std::regex& re,
+                                    std::chrono::milliseconds limit = std::chrono::seconds(15)) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    std::smatch m;
+    while (!std::regex_search(output_, m, re)) {
+      if (!read_some(until)) return {};
+    }
+    return {m.begin(), m.end()};
+  }
+
   /// Sends `sig` and waits (bounded) for the exit; returns the exit code (-signal if
   /// killed by one, -1000 on timeout). Output read meanwhile is in output().
   int stop(int sig = SIGTERM, std::chrono::milliseconds limit = std::chrono::seconds(10)) {

@@ -8,6 +8,13 @@
 #else
 #include <boost/asio/detail/reactor.hpp>
 #endif
+// Brings in Asio's signal_state (defined in the .ipp: braid uses Asio header-only).
+#include <boost/asio/detail/signal_set_service.hpp>
+
+#include <csignal>
+
+#include <pthread.h>
+#include <unistd.h>
 
 namespace braid::detail {
 
@@ -110,5 +117,24 @@ int reactor_native_handle(boost::asio::io_context&) { return -1; }
 void reactor_scrub_submissions(boost::asio::io_context&) noexcept {}
 void reactor_wake_host(boost::asio::io_context&) {}
 #endif
+
+void reactor_forget_signals_after_fork() noexcept {
+  boost::asio::detail::signal_state* state = boost::asio::detail::get_signal_state();
+  // Another thread of the parent may have held the lock at the fork; none exists here.
+  (void)::pthread_mutex_init(&state->mutex_.mutex_, nullptr);
+  for (int sig = 1; sig < boost::asio::detail::max_signal_number; ++sig) {
+    if (state->registration_count_[sig] == 0) continue;
+    state->registration_count_[sig] = 0;
+    (void)::signal(sig, SIG_DFL);
+  }
+  // The parent's services live in io_contexts the child leaked on purpose
+  // (Hub::reset_after_fork): drop the list without touching them.
+  state->service_list_ = nullptr;
+  state->fork_prepared_ = false;
+  if (state->read_descriptor_ != -1) (void)::close(state->read_descriptor_);
+  if (state->write_descriptor_ != -1) (void)::close(state->write_descriptor_);
+  state->read_descriptor_ = -1;
+  state->write_descriptor_ = -1;
+}
 
 }  // namespace braid::detail

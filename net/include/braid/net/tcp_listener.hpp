@@ -28,6 +28,12 @@ class TcpListener {
   /// @throws std::system_error  "bind 127.0.0.1:80: Permission denied", ...
   static TcpListener bind(std::string_view host, std::uint16_t port, int backlog = 1024,
                           bool reuse_port = false);
+  /// Takes ownership of `fd`, a listening TCP socket made elsewhere (inherited across
+  /// fork() or exec, or from release()), makes it non-blocking and close-on-exec, and
+  /// registers it with the calling thread's hub (Python's socket(fileno=fd)).
+  /// @throws std::invalid_argument  `fd` is not a listening TCP socket (it is closed).
+  /// @throws std::system_error      `fd` is not an open descriptor.
+  static TcpListener adopt(int fd);
 
   /// Waits for and accepts the next connection, parking only the calling coroutine.
   /// Aborted connections are skipped; EMFILE/ENFILE are logged and retried after a
@@ -43,12 +49,21 @@ class TcpListener {
   Address local_address() const;
   /// Closes the socket; a coroutine parked in accept() wakes with std::system_error.
   void close() noexcept { core_.close(); }
+  /// Gives the descriptor up, still bound and listening, and leaves the listener empty:
+  /// it is no longer registered with the hub (a coroutine parked in accept() wakes with
+  /// std::system_error) and the caller closes it. -1 when the listener holds none. Used
+  /// to keep a socket for forked workers without the parent's loop waking per connection.
+  int release() noexcept { return core_.release(); }
   bool is_open() const noexcept { return core_.is_open(); }
   int native_handle() const noexcept { return core_.fd(); }
   /// Limit for each later accept(); nullopt = none.
   void set_timeout(std::optional<Duration> t) noexcept { core_.set_timeout(t); }
 
  private:
+  friend class ServerGroup;
+  /// bind() after name resolution: one address.
+  static TcpListener listen_on_address(const detail::SockAddr& addr, int backlog,
+                                       bool reuse_port);
   explicit TcpListener(detail::ListenerCore core) : core_(std::move(core)) {}
   detail::ListenerCore core_;  // descriptor and accept loop
 };

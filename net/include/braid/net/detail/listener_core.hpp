@@ -23,6 +23,7 @@ class ListenerCore {
   /// Accepts one pending connection without parking: -1 when none is pending.
   int try_accept(SockAddr& peer);
   void close() noexcept { handle_.close(); }
+  int release() noexcept { return handle_.release(); }
   bool is_open() const noexcept { return handle_.is_open(); }
   int fd() const noexcept { return handle_.fd(); }
   const std::string& name() const noexcept { return name_; }

@@ -74,6 +74,9 @@ class SocketHandle {
 
   /// Closes the descriptor; pending waits complete with operation_aborted. Never throws.
   void close() noexcept;
+  /// Gives up ownership: deregisters the descriptor from the hub (pending waits complete
+  /// with operation_aborted) and returns it, open; -1 when there is none.
+  int release() noexcept;
 
  private:
   std::optional<Descriptor> desc_;  // registered descriptor
