@@ -38,6 +38,7 @@ namespace {
 using braid::test::subprocess::capture;
 using braid::test::subprocess::Clock;
 using braid::test::subprocess::kBound;
+using braid::test::subprocess::open_fds;
 
 // A scratch file name, removed at scope exit.
 struct TempFile {
@@ -671,4 +672,40 @@ TEST_CASE("subprocess options: getstatusoutput runs a shell, merges stderr, stri
   CHECK(sp::getoutput("echo hi") == "hi");
   CHECK(sp::getoutput("braid-no-such-command 2>/dev/null; echo $?") == "127");
   CHECK_THROWS_AS(sp::getoutput("sleep 100", 200ms), sp::TimeoutExpired);
+}
+
+TEST_CASE("subprocess options: no descriptor leaks on the new paths, failures included",
+          "[process][subprocess]") {
+  TempFile file;
+  TestPipe channel;
+  sp::run({"true"}, capture());  // warm up: the hub and its reactor exist now
+  const auto before = open_fds();
+  for (int i = 0; i < 2; ++i) {
+    sp::RunOptions o = capture();
+    o.in = sp::File{file.path};
+    o.pass_fds = {channel.w};
+    sp::run({"true"}, o);
+    o.umask = 022;  // the vfork path
+    o.err = sp::Fd{channel.w};
+    o.capture_output = false;
+    o.out = sp::File{file.path, true};
+    sp::run({"true"}, o);
+    CHECK_THROWS(sp::Popen({"braid-no-such-program"}, o));
+    sp::Options bad;
+    bad.in = sp::File{file.path};
+    bad.out = sp::File{"/nonexistent/x"};
+    CHECK_THROWS(sp::Popen({"true"}, bad));
+    bad.out = sp::PIPE;
+    bad.pass_fds = {-1};
+    CHECK_THROWS(sp::Popen({"true"}, bad));
+    sp::ScopedPopen scoped(sp::Popen({"cat"}, [] {
+      sp::Options s;
+      s.in = sp::PIPE;
+      s.out = sp::PIPE;
+      return s;
+    }()));
+    CHECK(scoped.close() == 0);
+    CHECK(sp::getoutput("echo x") == "x");
+  }
+  CHECK(open_fds() == before);
 }

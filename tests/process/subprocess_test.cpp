@@ -30,6 +30,7 @@ namespace {
 using braid::test::subprocess::capture;
 using braid::test::subprocess::Clock;
 using braid::test::subprocess::kBound;
+using braid::test::subprocess::open_fds;
 
 sp::Options pipes(sp::Stdio in, sp::Stdio out, sp::Stdio err = sp::INHERIT) {
   sp::Options o;
@@ -37,19 +38,6 @@ sp::Options pipes(sp::Stdio in, sp::Stdio out, sp::Stdio err = sp::INHERIT) {
   o.out = out;
   o.err = err;
   return o;
-}
-
-// Descriptors open in this process (not counting the one used to list them).
-std::set<int> open_fds() {
-  std::set<int> fds;
-  DIR* d = ::opendir("/proc/self/fd");
-  REQUIRE(d != nullptr);
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] != '.') fds.insert(std::stoi(e->d_name));
-  }
-  fds.erase(::dirfd(d));
-  ::closedir(d);
-  return fds;
 }
 
 std::set<int> parse_fd_list(const std::string& ls_output) {
