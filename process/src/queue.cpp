@@ -62,7 +62,16 @@ void QueueCore::copy_out(std::uint64_t pos, std::byte* dst, std::size_t n) const
   if (first < n) std::memcpy(dst + first, block_->extra(), n - first);
 }
 
+void QueueCore::check_open(const char* what) const {
+  if (closed_) throw std::logic_error(fmt::format("Queue::{}: the queue is closed", what));
+}
+
+void QueueCore::join_thread() const {
+  if (!closed_) throw std::logic_error("Queue::join_thread: the queue is not closed");
+}
+
 bool QueueCore::put(std::span<const std::byte> item, bool block, std::optional<Duration> timeout) {
+  check_open("put");
   // A put with room (or a get of a non-empty queue) does not park: a producer loop would
   // keep the hub waiting. The *_nowait forms never switch.
   if (block) Hub::current().cooperate();
@@ -91,6 +100,7 @@ bool QueueCore::put(std::span<const std::byte> item, bool block, std::optional<D
 }
 
 bool QueueCore::get(std::vector<std::byte>& out, bool block, std::optional<Duration> timeout) {
+  check_open("get");
   if (block) Hub::current().cooperate();  // as in put()
   State& s = *block_->get();
   const Until until(timeout);

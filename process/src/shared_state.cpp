@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 
 namespace braid::process::detail {
@@ -155,6 +156,16 @@ bool SharedCond::wait(SharedMutex& m, std::optional<Duration> timeout) {
   }
   m.lock();
   return got;
+}
+
+}  // namespace braid::process::detail
+
+// ---- <braid/process/shared_memory.hpp>
+namespace braid::process::detail {
+
+void throw_no_lock(const char* type) {
+  throw std::logic_error(fmt::format(
+      "{} was made with lock=false: it has no lock (use Raw{} or a lock of your own)", type, type));
 }
 
 }  // namespace braid::process::detail

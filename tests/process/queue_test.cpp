@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -179,4 +180,49 @@ TEST_CASE("Queue leaks no descriptors", "[process][unit]") {
     CHECK(q.get() == 1);
   }
   CHECK(braid::test::open_fd_count() == before);
+}
+
+TEST_CASE("Queue::close: put and get refused in this process, items kept for others",
+          "[process][unit][fork]") {
+  mp::Queue<int> q;
+  mp::Process producer(
+      [](mp::Queue<int> q) {
+        for (int i = 0; i < 5; ++i) q.put(i);
+        q.close();
+        q.join_thread();  // nothing buffered: returns at once
+        bool refused = false;
+        try {
+          q.put(99);
+        } catch (const std::logic_error&) {
+          refused = true;
+        }
+        ::_exit(refused ? 0 : 7);
+      },
+      q);
+  producer.start();
+  REQUIRE(producer.join(kGenerous));
+  REQUIRE(producer.exitcode() == 0);
+  // Everything the producer put before close() arrives; its close did not reach us.
+  for (int i = 0; i < 5; ++i) CHECK(q.get(kGenerous) == i);
+  CHECK(q.empty());
+}
+
+TEST_CASE("Queue::close in this process: every put and get variant is a logic_error",
+          "[process][unit]") {
+  mp::Queue<int> q;
+  q.put(1);
+  REQUIRE_THROWS_WITH(q.join_thread(), Catch::Contains("not closed"));
+  q.cancel_join_thread();   // accepted at any time
+  mp::Queue<int> copy = q;  // a copy in this process shares the closed flag
+  q.close();
+  q.close();  // idempotent
+  for (auto call : std::vector<std::function<void()>>{
+           [&] { copy.put(2); }, [&] { (void)q.try_put(2); }, [&] { q.put_nowait(2); },
+           [&] { (void)q.get(); }, [&] { (void)copy.try_get(); }, [&] { (void)q.get_nowait(); }}) {
+    REQUIRE_THROWS_WITH(call(), Catch::Contains("the queue is closed"));
+  }
+  CHECK(q.qsize() == 1);  // still answers
+  CHECK_FALSE(q.empty());
+  CHECK_FALSE(q.full());
+  q.join_thread();
 }

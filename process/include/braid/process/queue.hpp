@@ -52,8 +52,14 @@ class QueueCore {
   bool full() const;
   void task_done();
   bool join(std::optional<Duration> timeout);
+  /// Marks the queue closed in this process (put and get are then std::logic_error).
+  void close() noexcept { closed_ = true; }
+  bool closed() const noexcept { return closed_; }
+  /// std::logic_error unless close() was called.
+  void join_thread() const;
 
  private:
+  void check_open(const char* what) const;
   struct State;
   bool has_room(const State& s, std::size_t need) const noexcept;
   void copy_in(std::uint64_t pos, const std::byte* src, std::size_t n) noexcept;
@@ -63,6 +69,7 @@ class QueueCore {
   std::unique_ptr<SharedCond> not_empty_;
   std::unique_ptr<SharedCond> not_full_;
   std::unique_ptr<SharedCond> all_done_;
+  bool closed_ = false;  // this process's close(); the shared ring is not affected
 };
 
 }  // namespace detail
@@ -124,6 +131,21 @@ class Queue {
   bool empty() const { return core_->size() == 0; }
   bool full() const { return core_->full(); }
   std::size_t maxsize() const noexcept { return core_->maxsize(); }
+
+  /// Says this process will put no more items (Python's Queue.close()): afterwards put,
+  /// get and their variants in this process are std::logic_error ("Queue is closed";
+  /// Python: ValueError), while qsize/empty/full still answer. Copies of the handle in
+  /// this process share the flag; other processes, and children forked before the call,
+  /// are not affected. Items already put stay in the queue for the other processes:
+  /// put() copies its item into the shared ring before it returns, so there is no feeder
+  /// thread whose buffer close() could lose or would have to flush. Idempotent.
+  void close() noexcept { core_->close(); }
+  /// Python's join_thread(): waits for the feeder thread to flush. braid has none (see
+  /// close()), so it returns at once; std::logic_error when close() was not called, as
+  /// Python's assertion.
+  void join_thread() const { core_->join_thread(); }
+  /// Python's cancel_join_thread(): nothing to cancel; accepted at any time.
+  void cancel_join_thread() const noexcept {}
 
  protected:
   detail::QueueCore& core() const noexcept { return *core_; }
