@@ -511,8 +511,11 @@ TEST_CASE("subprocess options: as another user, exec is checked with that user's
 namespace {
 
 // A shell whose background grandchild holds the pipes too, and prints its pid first.
+// `exec` makes the foreground sleep the child itself, so killing the child leaves only
+// the grandchild (dash would otherwise fork it, and it would outlive the test, holding
+// ctest's output pipe).
 const std::vector<std::string> kShellWithGrandchild = {"sh", "-c",
-                                                       "sleep 100 & echo $!; sleep 100"};
+                                                       "sleep 100 & echo $!; exec sleep 100"};
 
 // Runs kShellWithGrandchild with `o` and a 300 ms timeout; checks that run() returned
 // in time and returns the grandchild's pid, read from the output TimeoutExpired carries.
