@@ -286,7 +286,7 @@ void PoolCore::terminate() noexcept {
   if (!was_done) stop_coroutines();
   for (auto& s : slots_) s->kill_process();
   for (auto& s : slots_) s->reap_process();
-  fail_unfinished("Pool: terminated before the task finished");
+  fail_unfinished("Pool: terminated before the task finished", true);
 }
 
 // A slot's supervisor was killed, not by terminate() or join(): the hub is being
@@ -294,24 +294,28 @@ void PoolCore::terminate() noexcept {
 // main) or someone killed the pool's coroutine. Nothing here parks or needs the hub
 // after this returns: the workers are SIGKILLed and left to the background reaper, our
 // ends of their sockets are closed now, while the reactor they are registered with still
-// exists. ~Pool then finds the pool terminated.
+// exists. Each supervisor drops its own worker record as it unwinds (Slot::supervise):
+// the others may still be parked in a wait on theirs. ~Pool then finds the pool
+// terminated.
 void PoolCore::on_supervisor_killed() noexcept {
   if (terminated_ || state_ == State::done) return;
   terminated_ = true;
+  abandoned_ = true;
   state_ = State::done;
   for (auto& s : slots_) s->kill_process();
   for (auto& s : slots_) s->drop_process();
   fail_unfinished(
       "Pool: its coroutines were killed (the hub was shutting down) before the "
-      "task finished");
+      "task finished",
+      false);
 }
 
 // Whatever has no reply yet never will: fail it (callbacks do not run any more).
-void PoolCore::fail_unfinished(const std::string& why) noexcept {
+void PoolCore::fail_unfinished(const std::string& why, bool release_workers) noexcept {
   std::deque<Job> jobs = backlog_.take_all();
   const std::size_t queued = jobs.size();  // these never reached a worker
   for (auto& s : slots_) {
-    for (Job& j : s->take_jobs()) jobs.push_back(std::move(j));
+    for (Job& j : s->take_jobs(release_workers)) jobs.push_back(std::move(j));
   }
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     Job& j = jobs[i];

@@ -120,7 +120,8 @@ class Slot {
   /// As reap_process, without waiting: the ChildWatch hands the worker to the
   /// background reaper. For a teardown that may not park.
   void drop_process() noexcept;
-  std::deque<Job> take_jobs() noexcept;
+  /// The jobs the worker holds; with `release`, the worker record goes too.
+  std::deque<Job> take_jobs(bool release) noexcept;
   pid_t pid() const noexcept { return proc_ && !proc_->dead ? proc_->pid : -1; }
 
  private:

@@ -110,6 +110,9 @@ void Slot::supervise() {
     supervise_loop();
   } catch (const GreenletExit&) {
     core_.on_supervisor_killed();  // a no-op when terminate() is the killer
+    // Torn down without terminate(): nothing on this stack refers to the worker record
+    // any more, and it must go while the reactor its socket was registered with exists.
+    if (core_.abandoned()) proc_.reset();
     throw;
   }
 }
@@ -456,14 +459,14 @@ void Slot::reap_process() noexcept {
   }
 }
 
-std::deque<Job> Slot::take_jobs() noexcept {
+std::deque<Job> Slot::take_jobs(bool release) noexcept {
   std::deque<Job> jobs;
   if (proc_) {
     jobs = std::move(proc_->inflight);
     proc_->inflight.clear();
     proc_->unsent = 0;
   }
-  proc_.reset();
+  if (release) proc_.reset();
   return jobs;
 }
 

@@ -166,13 +166,17 @@ class PoolCore {
   /// A supervisor coroutine is being killed by someone other than terminate()/join()
   /// (the hub's destruction): tears the pool down without parking.
   void on_supervisor_killed() noexcept;
+  /// on_supervisor_killed() tore the pool down.
+  bool abandoned() const noexcept { return abandoned_; }
 
  private:
   std::size_t pipeline_depth() const noexcept;
   void job_finished() noexcept;
   void run_callbacks();
   void stop_coroutines() noexcept;
-  void fail_unfinished(const std::string& why) noexcept;
+  /// Fails every job without a reply; `release_workers`: the slots also drop their
+  /// worker records (not while their supervisors may be parked on them).
+  void fail_unfinished(const std::string& why, bool release_workers) noexcept;
   bool idle() const noexcept;
 
   PoolConfig cfg_;
@@ -180,6 +184,7 @@ class PoolCore {
   unsigned long fork_generation_;  // the creator process (see pool_core.cpp)
   State state_ = State::running;
   bool terminated_ = false;                      // terminate() ran
+  bool abandoned_ = false;                       // on_supervisor_killed() ran
   std::uint64_t next_id_ = 1;                    // 0 is never a job
   std::vector<std::shared_ptr<Slot>> slots_;     // one per worker, reused across generations
   JobQueue backlog_;                             // submitted, not yet queued on a worker
