@@ -25,11 +25,12 @@ namespace mp = braid::process;
 
 namespace {
 
-int square(int x) { return x * x; }
-int nap_then(int ms) {
+// A task that holds its worker for `ms`.
+int hold(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;
 }
+constexpr auto twice = [](int x) { return 2 * x; };
 
 // Waits (up to 10 s) until `pid` has exited; true when it has. A pidfd becomes readable
 // at exit; ESRCH means it is already gone (reaped).
@@ -49,10 +50,10 @@ bool exited(pid_t pid) {
 
 TEST_CASE("pool: the hub going away first kills the workers without parking", "[process][pool]") {
   auto pool = std::make_unique<mp::Pool>(2);
-  CHECK(pool->apply(square, 4) == 16);
-  auto slow = pool->apply_async(nap_then, std::make_tuple(30'000));
+  CHECK(pool->apply(twice, 4) == 8);
+  auto slow = pool->apply_async(hold, std::make_tuple(30'000));
   auto range =
-      pool->imap(nap_then, std::views::iota(0) | std::views::transform([](int) { return 20'000; }));
+      pool->imap(hold, std::views::iota(0) | std::views::transform([](int) { return 20'000; }));
   const std::vector<pid_t> pids = pool->pids();
   REQUIRE(pids.size() == 2);
 
@@ -64,7 +65,7 @@ TEST_CASE("pool: the hub going away first kills the workers without parking", "[
   CHECK_THROWS_WITH(slow.get(), Catch::Contains("the hub was shutting down"));
   CHECK(pool->pids().empty());
   // A new hub on this thread is not the pool's: it refuses work, and it is gone anyway.
-  CHECK_THROWS_AS(pool->apply(square, 1), std::logic_error);
+  CHECK_THROWS_AS(pool->apply(twice, 1), std::logic_error);
   pool->terminate();  // idempotent: nothing left to do, nothing parks
   pool.reset();
   // The stream outlived its pool: it ends, it does not hang.
