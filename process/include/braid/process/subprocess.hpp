@@ -1,10 +1,11 @@
 // braid::subprocess: running child programs from coroutines (Python's subprocess module).
 //
 // What may switch: Popen's constructor (when other coroutines are alive the blocking
-// spawn runs on braid's thread pool), communicate, wait, run, check_output, and the
-// stream calls write/read/read_some/readline. Each parks only the calling coroutine; in
-// main (outside any coroutine) each runs the hub until it can return. poll, returncode,
-// send_signal, terminate and kill never park.
+// spawn runs on braid's thread pool), communicate, wait, run, check_output, getoutput,
+// getstatusoutput, ScopedPopen's close() and destructor, and the stream calls
+// write/read/read_some/readline. Each parks only the calling coroutine; in main (outside
+// any coroutine) each runs the hub until it can return. poll, returncode, send_signal,
+// terminate, kill and kill_group never park.
 //
 // Every descriptor braid opens for a child is close-on-exec in the parent; the child
 // gets exactly the stdio it was asked for, plus (with close_fds = false) whatever the
