@@ -170,9 +170,12 @@ struct BarrierState {
 };
 
 struct BarrierImpl {
-  explicit BarrierImpl(std::size_t n) : block(0, n), cond(&block->cv) {}
+  BarrierImpl(std::size_t n, std::function<void()> a, std::optional<Duration> t)
+      : block(0, n), cond(&block->cv), action(std::move(a)), timeout(t) {}
   SharedBlock<BarrierState> block;
   SharedCond cond;
+  std::function<void()> action;     // this process's copy; empty: none
+  std::optional<Duration> timeout;  // the default for wait()
 };
 
 // Runs `pred` under `m`, waiting on `cond` until it holds or the deadline passes.
@@ -329,19 +332,43 @@ void Condition::notify_all() {
 
 // ---- Barrier
 
-Barrier::Barrier(std::size_t parties) {
+Barrier::Barrier(std::size_t parties) : Barrier(parties, {}, std::nullopt) {}
+
+Barrier::Barrier(std::size_t parties, std::function<void()> action,
+                 std::optional<Duration> timeout) {
   if (parties == 0) throw std::invalid_argument("Barrier needs at least one party");
-  impl_ = std::make_shared<detail::BarrierImpl>(parties);
+  impl_ = std::make_shared<detail::BarrierImpl>(parties, std::move(action), timeout);
 }
 
 std::size_t Barrier::wait(std::optional<Duration> timeout) {
   auto& s = *impl_->block.get();
-  const detail::Until until(timeout);
+  const detail::Until until(timeout ? timeout : impl_->timeout);
   detail::SharedLockGuard g(s.m);
   if (s.broken) throw BrokenBarrierError("Barrier::wait: the barrier is broken");
   const std::size_t index = s.count++;
   const std::uint64_t gen = s.generation;
   if (s.count == s.parties) {  // the last to arrive releases everyone
+    if (impl_->action) {
+      // Run without the mutex (held only for short sections; the action may park). The
+      // others keep waiting: the generation has not moved.
+      s.m.unlock();
+      try {
+        impl_->action();
+      } catch (...) {
+        s.m.lock();  // the guard releases it
+        if (s.generation == gen) {
+          s.broken = true;
+          if (s.count > 0) --s.count;
+          impl_->cond.notify_all();
+        }
+        throw;
+      }
+      s.m.lock();
+      if (s.generation != gen || s.broken) {  // reset or broken while the action ran
+        if (s.generation == gen && s.count > 0) --s.count;
+        throw BrokenBarrierError("Barrier::wait: the barrier was broken while its action ran");
+      }
+    }
     s.count = 0;
     ++s.generation;
     impl_->cond.notify_all();

@@ -13,6 +13,8 @@
 
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace mp = braid::process;
@@ -316,4 +318,80 @@ TEST_CASE("shared primitives leak no descriptors", "[process][unit]") {
     l.release();
   }
   CHECK(braid::test::open_fd_count() == before);
+}
+
+TEST_CASE("Barrier action: run once per round by the last arrival, before any release",
+          "[process][unit][fork]") {
+  mp::Value<int> rounds(0);
+  // Each process holds its own copy of the action; whichever process arrives last runs it.
+  mp::Barrier b(3, [rounds]() mutable { rounds.store(rounds.load() + 1); });
+  auto party = [](mp::Barrier b, mp::Value<int> rounds) {
+    for (int round = 1; round <= 3; ++round) {
+      b.wait(10s);
+      if (rounds.load() != round) ::_exit(10 + round);  // released before the action ran
+    }
+  };
+  mp::Process p1(party, b, rounds);
+  mp::Process p2(party, b, rounds);
+  p1.start();
+  p2.start();
+  for (int round = 1; round <= 3; ++round) {
+    b.wait(kGenerous);
+    CHECK(rounds.load() == round);
+  }
+  REQUIRE(p1.join(kGenerous));
+  REQUIRE(p2.join(kGenerous));
+  CHECK(p1.exitcode() == 0);
+  CHECK(p2.exitcode() == 0);
+  CHECK(rounds.load() == 3);
+}
+
+TEST_CASE("Barrier action that parks keeps the others waiting", "[process][unit]") {
+  std::vector<std::string> order;
+  mp::Barrier b(2, [&] {
+    braid::sleep(30ms);
+    order.push_back("action");
+  });
+  auto other = braid::spawn([&] {
+    b.wait(kGenerous);
+    order.push_back("released");
+  });
+  braid::yield_now();
+  b.wait(kGenerous);
+  other.get();
+  CHECK(order == std::vector<std::string>{"action", "released"});
+  CHECK_FALSE(b.broken());
+}
+
+TEST_CASE("Barrier action that throws breaks the barrier", "[process][unit]") {
+  mp::Barrier b(2, [] { throw std::runtime_error("action failed"); });
+  auto other = braid::spawn([&] { return b.wait(kGenerous); });
+  braid::yield_now();
+  REQUIRE(b.n_waiting() == 1);
+  REQUIRE_THROWS_WITH(b.wait(kGenerous), "action failed");  // the caller gets the action's error
+  REQUIRE_THROWS_AS(other.get(), mp::BrokenBarrierError);   // the others: broken
+  CHECK(b.broken());
+  b.reset();
+  CHECK(b.n_waiting() == 0);
+}
+
+TEST_CASE("Barrier default timeout applies to wait() without one", "[process][unit]") {
+  SECTION("the default breaks a lone waiter") {
+    mp::Barrier b(2, {}, 50ms);
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE_THROWS_WITH(b.wait(), Catch::Contains("timed out"));
+    CHECK(std::chrono::steady_clock::now() - t0 >= 50ms);
+    CHECK(b.broken());
+  }
+  SECTION("an explicit timeout overrides the default") {
+    mp::Barrier b(2, {}, 10min);
+    const auto t0 = std::chrono::steady_clock::now();
+    REQUIRE_THROWS_AS(b.wait(50ms), mp::BrokenBarrierError);
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  }
+  SECTION("zero parties is invalid") {
+    REQUIRE_THROWS_AS(mp::Barrier(
+                          0, [] {}, 1s),
+                      std::invalid_argument);
+  }
 }

@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -171,13 +172,21 @@ namespace detail {
 struct BarrierImpl;
 }
 
-/// A process-shared barrier for `parties` participants.
+/// A process-shared barrier for `parties` participants (Python's Barrier(parties,
+/// action, timeout)).
 class Barrier {
  public:
+  /// std::invalid_argument when `parties` is 0.
   explicit Barrier(std::size_t parties);
+  /// `action`, when given, is run by the last caller to arrive, before any waiter is
+  /// released (each process runs its own copy, inherited at fork; it may park). When it
+  /// throws, the barrier breaks: the others get BrokenBarrierError, the caller the
+  /// action's exception. `timeout` is the default for wait() calls that give none.
+  Barrier(std::size_t parties, std::function<void()> action, std::optional<Duration> timeout = {});
   /// Parks until `parties` callers are waiting; returns this caller's arrival index
-  /// (0 .. parties-1). A timeout breaks the barrier. BrokenBarrierError when the barrier
-  /// is or becomes broken (abort, reset while waiting, another waiter's timeout).
+  /// (0 .. parties-1). Without `timeout`, the barrier's default (none: no limit). A
+  /// timeout breaks the barrier. BrokenBarrierError when the barrier is or becomes
+  /// broken (abort, reset while waiting, another waiter's timeout, a throwing action).
   std::size_t wait(std::optional<Duration> timeout = {});
   /// Back to the initial state; current waiters get BrokenBarrierError.
   void reset();
