@@ -478,6 +478,7 @@ bool reload_group(const GroupPtr& st) {
     st->slots[i] = fresh;
     if (old) retire(*st, old, st->opts.stop_grace);
   }
+  braid::detail::log().info("{}: reload done: {} worker(s) replaced", st->opts.name, st->size);
   return true;
 }
 }  // namespace
@@ -552,9 +553,15 @@ void WorkerGroup::start() {
 int WorkerGroup::run() {
   if (!st_->started) start();
   const GroupPtr st = st_;
-  auto stop_now = [st] { stop_group(st, st->opts.stop_grace); };
-  SignalHandler on_term = signal_handler(SIGTERM, stop_now);
-  SignalHandler on_int = signal_handler(SIGINT, stop_now);
+  auto stop_on = [st](const char* sig) {
+    return [st, sig] {
+      braid::detail::log().info("{}: {}: stopping every worker (grace {} ms)", st->opts.name, sig,
+                                to_ms(st->opts.stop_grace));
+      stop_group(st, st->opts.stop_grace);
+    };
+  };
+  SignalHandler on_term = signal_handler(SIGTERM, stop_on("SIGTERM"));
+  SignalHandler on_int = signal_handler(SIGINT, stop_on("SIGINT"));
   SignalHandler on_hup = signal_handler(SIGHUP, [st] {
     braid::detail::log().info("{}: SIGHUP: replacing the workers one by one", st->opts.name);
     (void)reload_group(st);
