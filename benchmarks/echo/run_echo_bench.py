@@ -5,15 +5,22 @@ For each scenario (connections x message size), each repetition and each
 server (the order rotates between repetitions, so drift and neighbours' noise
 spread over all servers), it:
 
-  1. starts the server pinned to one CPU (`taskset -c 0`) and waits for its
-     "listening on PORT" line;
+  1. starts the server pinned to its CPU set (`taskset -c 0` by default) and
+     waits for its "listening on PORT" line;
   2. reads the server's VmRSS (before any connection);
-  3. starts echo_loadgen pinned to another CPU (`taskset -c 1`), which connects,
-     warms up and then prints {"phase":"measure"} ... {"phase":"end"};
-  4. at those two lines reads the server's utime+stime (/proc/PID/stat) and
-     VmRSS, so CPU time covers only the measured window and the RSS peak is taken
-     while every connection is open;
+  3. starts echo_loadgen pinned to its CPU set (`taskset -c 1` by default), which
+     connects, warms up and then prints {"phase":"measure"} ... {"phase":"end"};
+  4. at those two lines reads utime+stime (/proc/PID/stat) and VmRSS of the
+     server's whole process tree -- the server and every descendant (pre-forked
+     workers), found through /proc/PID/task/*/children -- so CPU time covers only
+     the measured window and the RSS peak is taken while every connection is
+     open; a process that appears or vanishes between the two samples is noted;
   5. stops the server (SIGTERM).
+
+--server-cpus and --load-cpus take CPU lists ("0,1"): a multi-process or
+multi-threaded server can be given every CPU. When the two sets overlap the load
+generator shares CPUs with the server, and the report says so: throughput then
+counts both sides' CPU, and only the CPU per message is the server's own.
 
 Reports per scenario and server: median msgs/s, median server CPU us per echoed
 message, KiB resident per connection, and the ratios of the first two to the
@@ -81,9 +88,13 @@ class Run:
     kib_per_conn: float = 0.0
     p50_us: float = 0.0
     p99_us: float = 0.0
-    server_cpu_pct: float = 0.0  # of one core, over the measured window
+    server_cpu_pct: float = 0.0  # of one core, over the measured window (process tree)
     loadgen_cpu_pct: float = 0.0
     other_cpu_pct: float = 0.0   # everything else on the machine: noise
+    server_procs: int = 0        # processes in the server's tree during the window
+    thread_cpu_pct: list = field(default_factory=list)  # per busy thread of the tree, descending
+    tree_changes: str = ""       # processes that appeared or vanished mid-window
+    load_avg: float = 0.0        # 1-minute load average when the window opened
     messages: int = 0
     server_exit: int = 0
     error: str = ""
@@ -103,20 +114,29 @@ class Summary:
     server_cpu_pct: float
     loadgen_cpu_pct: float
     other_cpu_pct: float
+    load_avg: float
+    server_procs: int
     throughput_ratio: float = None  # vs the reference server
     cpu_ratio: float = None
     failed_runs: list = field(default_factory=list)
+    tree_changes: list = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- /proc readers
 
-def proc_cpu_seconds(pid):
-    """utime + stime of the whole process (all threads), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
+def stat_cpu_seconds(path):
+    """utime + stime from a /proc stat file (a process's: all its threads, dead
+    ones included; or one task's), in seconds."""
+    with open(path) as f:
         stat = f.read()
     # The command name may contain spaces and parentheses: split after the last ')'.
     fields = stat[stat.rindex(")") + 2:].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of proc(5)
+
+
+def proc_cpu_seconds(pid):
+    """utime + stime of the whole process (all threads), in seconds."""
+    return stat_cpu_seconds(f"/proc/{pid}/stat")
 
 
 def proc_rss_kib(pid):
@@ -125,6 +145,50 @@ def proc_rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RunFailed(f"no VmRSS for pid {pid}")
+
+
+def proc_children(pid):
+    """Direct children of every thread of pid (/proc/PID/task/TID/children)."""
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+        except OSError:  # the thread ended meanwhile
+            pass
+    return kids
+
+
+def proc_tree(root):
+    """root and all its live descendants, root first."""
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            todo += proc_children(pid)
+        except OSError:  # gone meanwhile: a child that vanished is no longer in the tree
+            if pid == root:
+                raise
+            continue
+        pids.append(pid)
+    return pids
+
+
+def tree_sample(root):
+    """Per-process CPU seconds and VmRSS, and per-thread CPU seconds, of root's
+    process tree. Processes that vanish while being read are left out; the root
+    vanishing raises OSError."""
+    cpu, rss, threads = {}, {}, {}
+    for pid in proc_tree(root):
+        try:
+            cpu[pid] = proc_cpu_seconds(pid)
+            rss[pid] = proc_rss_kib(pid)
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                threads[(pid, int(tid))] = stat_cpu_seconds(f"/proc/{pid}/task/{tid}/stat")
+        except (OSError, RunFailed):
+            if pid == root:
+                raise OSError(f"server {root} gone") from None
+    return {"cpu": cpu, "rss": rss, "threads": threads}
 
 
 def machine_busy_seconds():
@@ -153,12 +217,18 @@ def raise_fd_limit(connections):
     resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
-def pinned(argv, cpu, nice=0):
+def cpu_list(cpus):
+    """taskset's form of one CPU (an int) or a list of them."""
+    return str(cpus) if isinstance(cpus, int) else ",".join(str(c) for c in cpus)
+
+
+def pinned(argv, cpus, nice=0):
     """taskset and nice both exec their command, so the child's pid stays the
-    benchmarked program's own."""
+    benchmarked program's own; a server's forked workers inherit the CPU set.
+    cpus: one CPU, a list, or None (unpinned)."""
     if nice:
         argv = ["nice", "-n", str(nice)] + argv
-    return ["taskset", "-c", str(cpu)] + argv if cpu is not None else argv
+    return ["taskset", "-c", cpu_list(cpus)] + argv if cpus is not None else argv
 
 
 def stop_process(proc):
@@ -185,12 +255,12 @@ class Server:
     """A server process whose stdout/stderr go to files, so it can never block
     on a full pipe however much it prints."""
 
-    def __init__(self, spec, cpu, nice, workdir):
+    def __init__(self, spec, cpus, nice, workdir):
         self.spec = spec
         self.out_path = Path(workdir) / f"{spec.name}.out"
         self.err_path = Path(workdir) / f"{spec.name}.err"
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(pinned(spec.argv, cpu, nice), stdout=out, stderr=err,
+            self.proc = subprocess.Popen(pinned(spec.argv, cpus, nice), stdout=out, stderr=err,
                                          stdin=subprocess.DEVNULL)
         self.port = self._wait_listening()
 
@@ -260,19 +330,22 @@ def loadgen_argv(args, port, connections, size):
 
 def window_sample(pid):
     try:
-        return {"cpu": proc_cpu_seconds(pid), "rss": proc_rss_kib(pid), "machine": machine_busy_seconds()}
+        sample = tree_sample(pid)
     except OSError:  # /proc/PID is gone
         raise RunFailed("the server died during the run") from None
+    sample["machine"] = machine_busy_seconds()
+    sample["load_avg"] = os.getloadavg()[0]
+    return sample
 
 
 def measure(server, args, run, workdir):
     """Drives the load generator against a listening server and fills `run`."""
-    rss_idle = window_sample(server.pid)["rss"]
+    rss_idle = sum(window_sample(server.pid)["rss"].values())
     err_path = Path(workdir) / "loadgen.err"
     budget = args.connect_timeout + args.warmup + args.duration + LOADGEN_SLACK_S
     deadline = time.monotonic() + budget
     with open(err_path, "wb") as err:
-        lg = subprocess.Popen(pinned(loadgen_argv(args, server.port, run.connections, run.size), args.load_cpu,
+        lg = subprocess.Popen(pinned(loadgen_argv(args, server.port, run.connections, run.size), args.load_cpus,
                                      args.nice),
                               stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
     try:
@@ -304,16 +377,42 @@ def expect_phase(reader, deadline, phase, err_path):
             raise RunFailed(msg.get("error") or tail(err_path))
 
 
+def tree_cpu_seconds(start, end):
+    """The tree's CPU time in the window, and a note on processes that appeared
+    (counted whole: they started inside the window) or vanished (counted up to
+    the first sample only: their later CPU is lost)."""
+    total, notes = 0.0, []
+    for pid, cpu in end["cpu"].items():
+        if pid in start["cpu"]:
+            total += cpu - start["cpu"][pid]
+        else:
+            total += cpu
+            notes.append(f"pid {pid} appeared")
+    notes += [f"pid {pid} vanished" for pid in start["cpu"] if pid not in end["cpu"]]
+    return total, ", ".join(notes)
+
+
+def thread_cpu_split(start, end, secs):
+    """% of a core per thread of the tree that used over 1%, busiest first:
+    shows how evenly workers (or threads) shared the load."""
+    pcts = [100 * (cpu - start["threads"].get(key, 0.0)) / secs for key, cpu in end["threads"].items()]
+    return sorted((round(p, 1) for p in pcts if p >= 1.0), reverse=True)
+
+
 def fill_run(run, result, start, end, rss_idle):
     secs = result["duration"]
-    server_cpu = end["cpu"] - start["cpu"]
+    server_cpu, run.tree_changes = tree_cpu_seconds(start, end)
+    run.server_procs = len(set(start["cpu"]) | set(end["cpu"]))
+    run.thread_cpu_pct = thread_cpu_split(start, end, secs)
+    run.load_avg = start["load_avg"]
     run.messages = result["messages"]
     if run.messages == 0:
         raise RunFailed("no message echoed in the measured window")
     run.msgs_per_s = result["msgs_per_s"]
     run.p50_us, run.p99_us = result["p50_us"], result["p99_us"]
     run.cpu_us_per_msg = server_cpu * 1e6 / run.messages
-    run.kib_per_conn = (max(start["rss"], end["rss"]) - rss_idle) / run.connections
+    rss_peak = max(sum(start["rss"].values()), sum(end["rss"].values()))
+    run.kib_per_conn = (rss_peak - rss_idle) / run.connections
     run.server_cpu_pct = 100 * server_cpu / secs
     run.loadgen_cpu_pct = 100 * result["client_cpu_s"] / secs
     other = (end["machine"] - start["machine"]) - server_cpu - result["client_cpu_s"]
@@ -323,7 +422,7 @@ def fill_run(run, result, start, end, rss_idle):
 def run_once(spec, args, connections, size, rep):
     run = Run(server=spec.name, connections=connections, size=size, rep=rep)
     with tempfile.TemporaryDirectory(prefix="echo-bench-") as workdir:
-        server = Server(spec, args.server_cpu, args.nice, workdir)
+        server = Server(spec, args.server_cpus, args.nice, workdir)
         try:
             measure(server, args, run, workdir)
         except RunFailed as exc:
@@ -396,9 +495,14 @@ def run_matrix(servers, args):
 def describe(run):
     if run.error:
         return f"FAILED: {run.error}"
+    tree = ""
+    if run.server_procs > 1 or len(run.thread_cpu_pct) > 1:
+        tree = (f" ({run.server_procs} processes; busy threads "
+                + "/".join(f"{p:.0f}" for p in run.thread_cpu_pct) + "%)")
+    changes = f"; mid-window: {run.tree_changes}" if run.tree_changes else ""
     return (f"{run.msgs_per_s:,.0f} msgs/s, {run.cpu_us_per_msg:.2f} us CPU/msg, "
-            f"{run.kib_per_conn:.2f} KiB/conn, server CPU {run.server_cpu_pct:.0f}%, "
-            f"loadgen CPU {run.loadgen_cpu_pct:.0f}%, other {run.other_cpu_pct:.0f}%")
+            f"{run.kib_per_conn:.2f} KiB/conn, server CPU {run.server_cpu_pct:.0f}%{tree}, "
+            f"loadgen CPU {run.loadgen_cpu_pct:.0f}%, other {run.other_cpu_pct:.0f}%{changes}")
 
 
 def summarize(runs, servers, reference):
@@ -416,7 +520,10 @@ def summarize(runs, servers, reference):
                 msgs_per_s=med("msgs_per_s"), cpu_us_per_msg=med("cpu_us_per_msg"),
                 kib_per_conn=med("kib_per_conn"), p50_us=med("p50_us"), p99_us=med("p99_us"),
                 server_cpu_pct=med("server_cpu_pct"), loadgen_cpu_pct=med("loadgen_cpu_pct"),
-                other_cpu_pct=med("other_cpu_pct"), failed_runs=[r.error for r in group if r.error])
+                other_cpu_pct=med("other_cpu_pct"), load_avg=med("load_avg"),
+                server_procs=max((r.server_procs for r in good), default=0),
+                failed_runs=[r.error for r in group if r.error],
+                tree_changes=[f"rep {r.rep + 1}: {r.tree_changes}" for r in good if r.tree_changes])
         ref = by_server.get(reference)
         for s in by_server.values():
             if ref and ref.runs and s.runs:
@@ -432,28 +539,40 @@ def ratio(value):
     return "n/a" if value is None else f"{value:.2f}×"
 
 
+def placement(args):
+    if not args.server_cpus:
+        return "server and load generator unpinned"
+    text = f"server on CPU {cpu_list(args.server_cpus)}, load generator on CPU {cpu_list(args.load_cpus)}"
+    shared = sorted(set(args.server_cpus) & set(args.load_cpus))
+    if shared:
+        text += (f" (the load generator shares CPU {cpu_list(shared)} with the server: throughput counts "
+                 "both sides' CPU time; CPU per message is the server's own)")
+    return text
+
+
 def markdown(summaries, skipped, args):
     ref = args.reference
     lines = [
         f"Echo benchmark: {args.reps} repetition(s) of {args.duration:g} s after {args.warmup:g} s warm-up; "
-        f"server on CPU {args.server_cpu}, load generator on CPU {args.load_cpu}"
-        + (f", both at nice {args.nice}" if args.nice else "") + "; medians. "
+        f"{placement(args)}" + (f", both at nice {args.nice}" if args.nice else "") + "; medians. "
+        "Server CPU and KiB/conn are summed over the server's process tree (procs = its processes). "
         "KiB/conn = (server VmRSS with all connections open - before any) / connections: "
         "meaningful at many connections only. Other CPU % = the rest of the machine's busy time "
-        "in the window (neighbours, interrupts): noise.",
+        "in the window (neighbours, interrupts): noise. Load = 1-minute load average as the window opened.",
         "",
-        f"| conns | size B | server | msgs/s | vs {ref} | server CPU µs/msg | vs {ref} | KiB/conn "
-        "| p50 µs | p99 µs | server CPU % | loadgen CPU % | other CPU % |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| conns | size B | server | procs | msgs/s | vs {ref} | server CPU µs/msg | vs {ref} | KiB/conn "
+        "| p50 µs | p99 µs | server CPU % | loadgen CPU % | other CPU % | load |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
         if not s.runs:
-            lines.append(f"| {s.connections} | {s.size} | {s.server} | failed | | | | | | | | | |")
+            lines.append(f"| {s.connections} | {s.size} | {s.server} | | failed | | | | | | | | | | |")
             continue
         lines.append(
-            f"| {s.connections} | {s.size} | {s.server} | {s.msgs_per_s:,.0f} | {ratio(s.throughput_ratio)} "
-            f"| {s.cpu_us_per_msg:.2f} | {ratio(s.cpu_ratio)} | {s.kib_per_conn:.2f} | {s.p50_us:,.0f} "
-            f"| {s.p99_us:,.0f} | {s.server_cpu_pct:.0f} | {s.loadgen_cpu_pct:.0f} | {s.other_cpu_pct:.0f} |")
+            f"| {s.connections} | {s.size} | {s.server} | {s.server_procs} | {s.msgs_per_s:,.0f} "
+            f"| {ratio(s.throughput_ratio)} | {s.cpu_us_per_msg:.2f} | {ratio(s.cpu_ratio)} | {s.kib_per_conn:.2f} "
+            f"| {s.p50_us:,.0f} | {s.p99_us:,.0f} | {s.server_cpu_pct:.0f} | {s.loadgen_cpu_pct:.0f} "
+            f"| {s.other_cpu_pct:.0f} | {s.load_avg:.1f} |")
     lines += notes(summaries, skipped, args)
     return "\n".join(lines) + "\n"
 
@@ -465,6 +584,9 @@ def notes(summaries, skipped, args):
     for s in summaries:
         for err in s.failed_runs:
             out.append(f"- {s.server} at {s.connections} conns / {s.size} B: a run failed: {err}")
+        for change in s.tree_changes:
+            out.append(f"- {s.server} at {s.connections} conns / {s.size} B: the process tree changed "
+                       f"mid-window ({change}): its CPU time is approximate.")
         if s.runs and s.loadgen_cpu_pct >= 95:
             out.append(f"- {s.server} at {s.connections} conns / {s.size} B: the load generator was saturated "
                        f"({s.loadgen_cpu_pct:.0f}% CPU): throughput is capped by it; CPU/msg still holds.")
@@ -577,8 +699,11 @@ def parse_args(argv=None):
     p.add_argument("--connect-timeout", type=float, default=30.0, help="seconds to open all connections")
     p.add_argument("--reps", type=int, default=3, help="repetitions per scenario and server (default 3)")
     p.add_argument("--reference", default="epoll", help="server the ratios are taken against (default epoll)")
-    p.add_argument("--server-cpu", type=int, default=0, help="CPU for the server (default 0)")
-    p.add_argument("--load-cpu", type=int, default=1, help="CPU for the load generator (default 1)")
+    p.add_argument("--server-cpus", "--server-cpu", type=int_list, default=[0],
+                   help="CPUs for the server and its workers, comma list (default 0)")
+    p.add_argument("--load-cpus", "--load-cpu", type=int_list, default=[1],
+                   help="CPUs for the load generator, comma list (default 1); may overlap "
+                        "--server-cpus, e.g. both 0,1 to give a multi-process server every CPU")
     p.add_argument("--nice", type=int, default=0,
                    help="niceness for server and load generator, e.g. -10 (root) on a machine shared "
                         "with builds: they then yield their CPUs to the benchmark (default 0)")
@@ -608,21 +733,41 @@ def usable_servers(specs):
     return usable, skipped
 
 
-def check_pinning(args):
-    """Pinning both sides to one CPU would measure the scheduler, not the server."""
-    allowed = os.sched_getaffinity(0)
+def check_cpu_sets(server_cpus, load_cpus, names=("--server-cpus", "--load-cpus")):
+    """Exits on CPUs this process may not use, or on both sides confined to one
+    and the same CPU (that would measure the scheduler, not the server);
+    overlapping sets of several CPUs are allowed. False: no taskset, run unpinned."""
     if not shutil.which("taskset"):
         log("warning: taskset not found: running unpinned")
+        return False
+    allowed = os.sched_getaffinity(0)
+    for name, cpus in zip(names, (server_cpus, load_cpus)):
+        if not cpus or not set(cpus) <= allowed:
+            sys.exit(f"{name} must list CPUs among {sorted(allowed)}, got {cpus}")
+    if set(server_cpus) == set(load_cpus) and len(server_cpus) == 1:
+        sys.exit(f"{names[0]} and {names[1]} are the same single CPU: server and load generator "
+                 "would take turns on it")
+    return True
+
+
+def check_pinning(args):
+    """One CPU each (args.server_cpu, args.load_cpu), as run_fairness_bench.py has them."""
+    if not check_cpu_sets([args.server_cpu], [args.load_cpu], ("--server-cpu", "--load-cpu")):
         args.server_cpu = args.load_cpu = None
-    elif args.server_cpu == args.load_cpu or not {args.server_cpu, args.load_cpu} <= allowed:
-        sys.exit(f"--server-cpu and --load-cpu must be two different CPUs among {sorted(allowed)}")
+
+
+def check_cpus(args):
+    if not check_cpu_sets(args.server_cpus, args.load_cpus):
+        args.server_cpus = args.load_cpus = None
+    elif set(args.server_cpus) & set(args.load_cpus):
+        log(f"note: {placement(args)}")
 
 
 def main(argv=None):
     args = parse_args(argv)
     if not os.access(args.loadgen, os.X_OK):
         sys.exit(f"load generator not found: {args.loadgen} (build the echo_loadgen target)")
-    check_pinning(args)
+    check_cpus(args)
     raise_fd_limit(max(args.connections))
     servers, skipped = usable_servers(args.server or default_servers(args.build_dir))
     if not servers:
