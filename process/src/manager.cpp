@@ -1,6 +1,7 @@
 #include <braid/process/manager.hpp>
 
 #include <braid/coro.hpp>
+#include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
 
 #include <fmt/format.h>
@@ -12,9 +13,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <unordered_map>
@@ -59,17 +63,37 @@ struct Dict {
   }
 };
 using List = std::vector<std::string>;
+// Held through shared_ptr: a call parked on one keeps it alive, and they cannot move.
+struct QueueBox {
+  explicit QueueBox(std::size_t maxsize) : q(maxsize) {}
+  braid::Queue<std::string> q;
+};
+struct LockBox {  // Python's threading.Lock: not owned, released by anyone
+  braid::Semaphore sem{1};
+  bool locked = false;
+};
+using QueuePtr = std::shared_ptr<QueueBox>;
+using LockPtr = std::shared_ptr<LockBox>;
+using EventPtr = std::shared_ptr<braid::Event>;
 
 class Store {
  public:
   ManagerReply handle(const ManagerRequest& rq) {
     ManagerReply r;
-    try {
-      dispatch(rq, r.values);
-    } catch (const std::exception& e) {
+    auto fail = [&](const std::exception& e, ManagerErrorKind kind) {
       r.ok = false;
       r.error = e.what();
+      r.kind = kind;
       r.values.clear();
+    };
+    try {
+      dispatch(rq, r.values);
+    } catch (const QueueEmpty& e) {
+      fail(e, ManagerErrorKind::queue_empty);
+    } catch (const QueueFull& e) {
+      fail(e, ManagerErrorKind::queue_full);
+    } catch (const std::exception& e) {
+      fail(e, ManagerErrorKind::error);
     }
     return r;
   }
@@ -95,21 +119,31 @@ class Store {
     return static_cast<std::size_t>(i);
   }
 
+  template <class C>
+  void add(C c, std::vector<std::string>& out) {
+    containers_.emplace(next_id_, std::move(c));
+    out.push_back(std::to_string(next_id_++));
+  }
   void dispatch(const ManagerRequest& rq, std::vector<std::string>& out);
+  // The queue, lock and event operations: those that may park.
+  void dispatch_sync(const ManagerRequest& rq, std::vector<std::string>& out);
 
-  std::unordered_map<std::uint64_t, std::variant<Dict, List>> containers_;
+  std::unordered_map<std::uint64_t, std::variant<Dict, List, QueuePtr, LockPtr, EventPtr>>
+      containers_;
   std::uint64_t next_id_ = 1;
 };
 
 void Store::dispatch(const ManagerRequest& rq, std::vector<std::string>& out) {
   switch (rq.op) {
     case ManagerOp::new_dict:
-      containers_.emplace(next_id_, Dict{});
-      out.push_back(std::to_string(next_id_++));
+    case ManagerOp::new_namespace:
+      add(Dict{}, out);
       return;
     case ManagerOp::new_list:
-      containers_.emplace(next_id_, List{});
-      out.push_back(std::to_string(next_id_++));
+      add(List{}, out);
+      return;
+    case ManagerOp::new_value:
+      add(List{arg(rq, 0)}, out);
       return;
     case ManagerOp::dict_set: {
       Dict& d = get<Dict>(rq.id);
@@ -182,8 +216,85 @@ void Store::dispatch(const ManagerRequest& rq, std::vector<std::string>& out) {
       return;
     case ManagerOp::shutdown:
       return;
+    default:
+      dispatch_sync(rq, out);
+      return;
   }
-  throw std::runtime_error("malformed request: unknown operation");
+}
+
+void Store::dispatch_sync(const ManagerRequest& rq, std::vector<std::string>& out) {
+  auto flag = [&](bool b) { out.push_back(b ? "1" : "0"); };
+  switch (rq.op) {
+    case ManagerOp::new_queue:
+      add(std::make_shared<QueueBox>(decode_blob<std::uint64_t>(arg(rq, 0))), out);
+      return;
+    case ManagerOp::queue_put: {
+      const QueuePtr q = get<QueuePtr>(rq.id);  // a copy: alive while this call parks
+      if (arg(rq, 2) == "1") {
+        q->q.put(arg(rq, 0), decode_timeout(arg(rq, 1)));
+      } else if (!q->q.try_put(arg(rq, 0))) {
+        throw QueueFull("Queue.put_nowait: the queue is full");
+      }
+      return;
+    }
+    case ManagerOp::queue_get: {
+      const QueuePtr q = get<QueuePtr>(rq.id);
+      if (arg(rq, 1) == "1") {
+        out.push_back(q->q.get(decode_timeout(arg(rq, 0))));
+      } else if (auto v = q->q.try_get()) {
+        out.push_back(std::move(*v));
+      } else {
+        throw QueueEmpty("Queue.get_nowait: the queue is empty");
+      }
+      return;
+    }
+    case ManagerOp::queue_size:
+      out.push_back(std::to_string(get<QueuePtr>(rq.id)->q.size()));
+      return;
+    case ManagerOp::queue_full:
+      flag(get<QueuePtr>(rq.id)->q.full());
+      return;
+    case ManagerOp::new_lock:
+      add(std::make_shared<LockBox>(), out);
+      return;
+    case ManagerOp::lock_acquire: {
+      const LockPtr l = get<LockPtr>(rq.id);
+      const bool got = arg(rq, 1) == "1" ? l->sem.acquire(decode_timeout(arg(rq, 0)))
+                                         : l->sem.acquire(Duration::zero());
+      if (got) l->locked = true;
+      flag(got);
+      return;
+    }
+    case ManagerOp::lock_release: {
+      const LockPtr l = get<LockPtr>(rq.id);
+      if (!l->locked) throw std::runtime_error("release of an unlocked lock");
+      l->locked = false;
+      l->sem.release();
+      return;
+    }
+    case ManagerOp::lock_locked:
+      flag(get<LockPtr>(rq.id)->locked);
+      return;
+    case ManagerOp::new_event:
+      add(std::make_shared<braid::Event>(), out);
+      return;
+    case ManagerOp::event_set:
+      get<EventPtr>(rq.id)->set();
+      return;
+    case ManagerOp::event_clear:
+      get<EventPtr>(rq.id)->clear();
+      return;
+    case ManagerOp::event_is_set:
+      flag(get<EventPtr>(rq.id)->is_set());
+      return;
+    case ManagerOp::event_wait: {
+      const EventPtr e = get<EventPtr>(rq.id);
+      flag(e->wait(decode_timeout(arg(rq, 0))));
+      return;
+    }
+    default:
+      throw std::runtime_error("malformed request: unknown operation");
+  }
 }
 
 // Serves one client: the key first, then request/reply pairs until EOF.
@@ -237,44 +348,89 @@ void serve_manager(int listen_fd, const std::string& authkey) {
   acceptor.kill();
 }
 
+std::string encode_timeout(std::optional<Duration> timeout) {
+  const std::int64_t ns =
+      timeout ? std::max<std::int64_t>(
+                    0, std::chrono::duration_cast<std::chrono::nanoseconds>(*timeout).count())
+              : -1;
+  return encode_blob(ns);
+}
+
+std::optional<Duration> decode_timeout(const std::string& blob) {
+  const auto ns = decode_blob<std::int64_t>(blob);
+  if (ns < 0) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(ns));
+}
+
 ManagerClient::ManagerClient(std::string address, std::string authkey)
     : address_(std::move(address)), authkey_(std::move(authkey)) {}
 
 ManagerClient::~ManagerClient() {
-  if (fd_ >= 0 && pid_ == ::getpid()) ::close(fd_);
+  if (pid_ != ::getpid()) return;  // inherited: the parent's to close
+  for (const int fd : idle_) ::close(fd);
 }
 
-void ManagerClient::connect() {
-  if (fd_ >= 0) ::close(fd_);  // a copy inherited from the parent: not ours to use
-  fd_ = -1;
+int ManagerClient::connect() {
   const sockaddr_un sa = unix_address(address_);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno("manager: socket");
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0) {
-    const int e = errno;
-    ::close(fd);
-    throw std::system_error(e, std::generic_category(), "manager: connect " + address_);
-  }
-  set_nonblocking(fd);
-  fd_ = fd;
-  pid_ = ::getpid();
-  turn_ = std::make_shared<braid::Lock>();
-  write_frame(fd_,
-              encode_frame({reinterpret_cast<const std::byte*>(authkey_.data()), authkey_.size()}));
   try {
-    (void)decode_value<ManagerReply>(read_frame(fd_));
-  } catch (const EOFError&) {
-    throw ManagerError("manager at " + address_ + " refused the authentication key");
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0) {
+      throw std::system_error(errno, std::generic_category(), "manager: connect " + address_);
+    }
+    set_nonblocking(fd);
+    write_frame(
+        fd, encode_frame({reinterpret_cast<const std::byte*>(authkey_.data()), authkey_.size()}));
+    try {
+      (void)decode_value<ManagerReply>(read_frame(fd));
+    } catch (const EOFError&) {
+      throw ManagerError("manager at " + address_ + " refused the authentication key");
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
   }
+  return fd;
+}
+
+int ManagerClient::take() {
+  if (pid_ != ::getpid()) {
+    // Connections inherited from the parent are not ours to use: our copies are closed,
+    // the parent keeps its own.
+    for (const int fd : idle_) ::close(fd);
+    idle_.clear();
+    pid_ = ::getpid();
+  }
+  if (idle_.empty()) return connect();
+  const int fd = idle_.back();
+  idle_.pop_back();
+  return fd;
 }
 
 ManagerReply ManagerClient::call(const ManagerRequest& req) {
-  if (fd_ < 0 || pid_ != ::getpid()) connect();
   Hub::current().cooperate();  // a fast manager's reply may be there before we wait
-  std::lock_guard turn(*static_cast<braid::Lock*>(turn_.get()));
-  write_frame(fd_, encode_value_frame(req));
-  auto reply = decode_value<ManagerReply>(read_frame(fd_));
-  if (!reply.ok) throw ManagerError("manager: " + reply.error);
+  const int fd = take();
+  ManagerReply reply;
+  try {
+    write_frame(fd, encode_value_frame(req));
+    reply = decode_value<ManagerReply>(read_frame(fd));
+  } catch (...) {
+    // Killed, timed out or failed mid-call: the stream may be out of step, never reuse it.
+    ::close(fd);
+    throw;
+  }
+  idle_.push_back(fd);
+  if (!reply.ok) {
+    switch (reply.kind) {
+      case ManagerErrorKind::queue_empty:
+        throw QueueEmpty("manager: " + reply.error);
+      case ManagerErrorKind::queue_full:
+        throw QueueFull("manager: " + reply.error);
+      case ManagerErrorKind::error:
+        break;
+    }
+    throw ManagerError("manager: " + reply.error);
+  }
   return reply;
 }
 
@@ -324,8 +480,8 @@ Manager::Manager(ManagerOptions o)
 
 Manager::~Manager() { shutdown(); }
 
-std::uint64_t Manager::create(detail::ManagerOp op) {
-  return std::stoull(client_->call({op, 0, {}}).values.at(0));
+std::uint64_t Manager::create(detail::ManagerOp op, std::vector<std::string> args) {
+  return std::stoull(client_->call({op, 0, std::move(args)}).values.at(0));
 }
 
 void Manager::shutdown() noexcept {

@@ -1,6 +1,7 @@
-// braid::process::Manager: a server process holding shared containers (dict and list),
-// and proxies through which any process reads and changes them (Python's
-// multiprocessing.Manager().dict() / .list()).
+// braid::process::Manager: a server process holding shared objects (dict, list,
+// namespace, value, queue, lock, event), and proxies through which any process reads and
+// changes them (Python's multiprocessing.Manager().dict() / .list() / .Namespace() /
+// .Value() / .Queue() / .Lock() / .Event()).
 //
 // Transport: each proxy call is one request frame and one reply frame (detail/frame.hpp)
 // on a stream socket to the server. The address names the transport: "unix:<path>" (the
@@ -8,8 +9,16 @@
 // later. A connection starts with the client sending the manager's authentication key,
 // which the server compares before serving anything else; over TCP this must become an
 // HMAC challenge-response (as Python's managers do) so the key never travels in clear.
-// Every process opens its own connection on first use (a proxy copied into a child
-// reconnects there), and calls from coroutines of one process take turns on it.
+// Every process opens its own connections on first use (a proxy copied into a child
+// reconnects there): one per call in flight, kept for reuse, so a coroutine parked in a
+// blocking call (Queue get, Lock acquire, Event wait) never holds up another coroutine of
+// its process, which may be the one that would unblock it.
+//
+// Blocking calls park on the server, in the coroutine serving that connection. A client
+// killed (or timed out by an enclosing braid::Timeout) during one closes its connection;
+// the server finishes the call regardless, as Python's does: an item a killed get() was
+// waiting for may be taken and dropped, a lock a killed acquire() was waiting for may end
+// up held by nobody who can release it. Prefer the calls' own timeouts.
 //
 // The server stores keys and values as their cereal encodings: it needs no knowledge of
 // the C++ types, and two keys are the same key when their encodings are equal (true for
@@ -67,6 +76,29 @@ enum class ManagerOp : std::uint32_t {
   list_pop,
   list_clear,
   shutdown,
+  new_namespace,  // a Dict whose keys are attribute names
+  new_value,      // a List of one element
+  new_queue,
+  queue_put,
+  queue_get,
+  queue_size,
+  queue_full,
+  new_lock,
+  lock_acquire,
+  lock_release,
+  lock_locked,
+  new_event,
+  event_set,
+  event_clear,
+  event_is_set,
+  event_wait,
+};
+
+/// Why a reply failed, for the client to throw the matching exception.
+enum class ManagerErrorKind : std::uint32_t {
+  error = 0,  // ManagerError
+  queue_empty,
+  queue_full,
 };
 
 struct ManagerRequest {
@@ -83,31 +115,40 @@ struct ManagerReply {
   bool ok = true;
   std::string error;
   std::vector<std::string> values;
+  ManagerErrorKind kind = ManagerErrorKind::error;
   template <class Ar>
   void serialize(Ar& ar) {
-    ar(ok, error, values);
+    ar(ok, error, values, kind);
   }
 };
 
-/// A client's connection to the server, one per process (reconnects after fork).
+/// A client's connections to the server: per process (reconnects after fork), one per
+/// call in flight, idle ones kept for the next calls.
 class ManagerClient {
  public:
   ManagerClient(std::string address, std::string authkey);
   ~ManagerClient();
   ManagerClient(const ManagerClient&) = delete;
   ManagerClient& operator=(const ManagerClient&) = delete;
-  /// One request, one reply. ManagerError for a failure reported by the server.
+  /// One request, one reply. ManagerError for a failure reported by the server;
+  /// braid::QueueEmpty / QueueFull for a queue's timeout.
   ManagerReply call(const ManagerRequest& req);
+  /// Connections open in this process, idle now (for tests).
+  std::size_t idle_connections() const noexcept { return idle_.size(); }
 
  private:
-  void connect();
+  int connect();  // a new authenticated connection
+  int take();     // an idle connection of this process, or a new one
 
   std::string address_;
   std::string authkey_;
-  int fd_ = -1;
-  pid_t pid_ = 0;               // process that opened fd_
-  std::shared_ptr<void> turn_;  // braid::Lock: one call at a time in this process
+  std::vector<int> idle_;  // connections of process pid_, no call in flight
+  pid_t pid_ = 0;
 };
+
+/// A timeout as a request argument: nanoseconds, -1 for none.
+std::string encode_timeout(std::optional<Duration> timeout);
+std::optional<Duration> decode_timeout(const std::string& blob);
 
 template <class T>
 std::string encode_blob(const T& v) {
@@ -121,6 +162,27 @@ T decode_blob(const std::string& s) {
   return decode_value<T>({reinterpret_cast<const std::byte*>(s.data()), s.size()});
 }
 
+/// What every proxy holds: the client and the object's id on the server.
+class ProxyBase {
+ public:
+  ProxyBase(std::shared_ptr<ManagerClient> c, std::uint64_t id) : c_(std::move(c)), id_(id) {}
+
+ protected:
+  /// One call on this object; the reply's values.
+  std::vector<std::string> call(ManagerOp op, std::vector<std::string> args) const {
+    return c_->call({op, id_, std::move(args)}).values;
+  }
+  /// The first value of the reply, "" when it has none.
+  std::string call_one(ManagerOp op, std::vector<std::string> args) const {
+    auto v = call(op, std::move(args));
+    return v.empty() ? std::string() : std::move(v[0]);
+  }
+
+ private:
+  std::shared_ptr<ManagerClient> c_;
+  std::uint64_t id_;
+};
+
 /// Serves a Manager's containers on `listen_fd` until told to shut down (in the server).
 void serve_manager(int listen_fd, const std::string& authkey);
 
@@ -128,10 +190,9 @@ void serve_manager(int listen_fd, const std::string& authkey);
 
 /// A proxy for a dict<K, V> held by a Manager. Copyable; copies name the same dict.
 template <class K, class V>
-class DictProxy {
+class DictProxy : public detail::ProxyBase {
  public:
-  DictProxy(std::shared_ptr<detail::ManagerClient> c, std::uint64_t id)
-      : c_(std::move(c)), id_(id) {}
+  using detail::ProxyBase::ProxyBase;
 
   /// d[k] = v / V v = d[k] (ManagerError for a missing key, as Python's KeyError).
   class ItemRef {
@@ -177,21 +238,13 @@ class DictProxy {
     }
     return out;
   }
-
- private:
-  std::vector<std::string> call(detail::ManagerOp op, std::vector<std::string> args) {
-    return c_->call({op, id_, std::move(args)}).values;
-  }
-  std::shared_ptr<detail::ManagerClient> c_;
-  std::uint64_t id_;
 };
 
 /// A proxy for a list<T> held by a Manager. Copyable; copies name the same list.
 template <class T>
-class ListProxy {
+class ListProxy : public detail::ProxyBase {
  public:
-  ListProxy(std::shared_ptr<detail::ManagerClient> c, std::uint64_t id)
-      : c_(std::move(c)), id_(id) {}
+  using detail::ProxyBase::ProxyBase;
 
   void append(const T& v) { call(detail::ManagerOp::list_append, {detail::encode_blob(v)}); }
   /// Python-style index: negative counts from the end. ManagerError when out of range.
@@ -214,13 +267,120 @@ class ListProxy {
     }
     return out;
   }
+};
 
- private:
-  std::vector<std::string> call(detail::ManagerOp op, std::vector<std::string> args) {
-    return c_->call({op, id_, std::move(args)}).values;
+/// A proxy for a Namespace held by a Manager: named attributes of any (cereal) type
+/// (Python's manager.Namespace(): ns.x = 1 is ns.set("x", 1), ns.x is ns.get<int>("x")).
+/// Copyable; copies name the same namespace.
+class NamespaceProxy : public detail::ProxyBase {
+ public:
+  using detail::ProxyBase::ProxyBase;
+
+  template <class T>
+  void set(const std::string& name, const T& v) {
+    call(detail::ManagerOp::dict_set, {detail::encode_blob(name), detail::encode_blob(v)});
   }
-  std::shared_ptr<detail::ManagerClient> c_;
-  std::uint64_t id_;
+  /// ManagerError when there is no such attribute (Python's AttributeError), FrameError
+  /// when it is not a T.
+  template <class T>
+  T get(const std::string& name) {
+    return detail::decode_blob<T>(
+        call(detail::ManagerOp::dict_get, {detail::encode_blob(name)})[0]);
+  }
+  bool contains(const std::string& name) {
+    return call(detail::ManagerOp::dict_contains, {detail::encode_blob(name)})[0] == "1";
+  }
+  /// del ns.x: true when it was there.
+  bool erase(const std::string& name) {
+    return call(detail::ManagerOp::dict_erase, {detail::encode_blob(name)})[0] == "1";
+  }
+  /// The attribute names, in the order they were first set.
+  std::vector<std::string> names() {
+    const auto v = call(detail::ManagerOp::dict_items, {});
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < v.size(); i += 2) {
+      out.push_back(detail::decode_blob<std::string>(v[i]));
+    }
+    return out;
+  }
+};
+
+/// A proxy for one value held by a Manager (Python's manager.Value(typecode, v): v.value
+/// is get(), v.value = x is set(x)). Copyable; copies name the same value.
+template <class T>
+class ValueProxy : public detail::ProxyBase {
+ public:
+  using detail::ProxyBase::ProxyBase;
+  T get() {
+    return detail::decode_blob<T>(
+        call_one(detail::ManagerOp::list_get, {detail::encode_blob(std::int64_t{0})}));
+  }
+  void set(const T& v) {
+    call(detail::ManagerOp::list_set,
+         {detail::encode_blob(std::int64_t{0}), detail::encode_blob(v)});
+  }
+};
+
+/// A proxy for a FIFO queue held by a Manager (Python's manager.Queue(maxsize)). Blocking
+/// calls park on the server (see the file comment). Copyable; copies name the same queue.
+template <class T>
+class QueueProxy : public detail::ProxyBase {
+ public:
+  using detail::ProxyBase::ProxyBase;
+  /// Parks while full; braid::QueueFull when `timeout` elapsed first.
+  void put(const T& v, std::optional<Duration> timeout = {}) {
+    call(detail::ManagerOp::queue_put,
+         {detail::encode_blob(v), detail::encode_timeout(timeout), "1"});
+  }
+  /// Parks while empty; braid::QueueEmpty when `timeout` elapsed first.
+  T get(std::optional<Duration> timeout = {}) {
+    return detail::decode_blob<T>(
+        call(detail::ManagerOp::queue_get, {detail::encode_timeout(timeout), "1"})[0]);
+  }
+  /// Without parking: QueueFull / QueueEmpty at once.
+  void put_nowait(const T& v) {
+    call(detail::ManagerOp::queue_put, {detail::encode_blob(v), detail::encode_timeout({}), "0"});
+  }
+  T get_nowait() {
+    return detail::decode_blob<T>(
+        call(detail::ManagerOp::queue_get, {detail::encode_timeout({}), "0"})[0]);
+  }
+  std::size_t qsize() { return std::stoull(call(detail::ManagerOp::queue_size, {})[0]); }
+  bool empty() { return qsize() == 0; }
+  bool full() { return call(detail::ManagerOp::queue_full, {})[0] == "1"; }
+};
+
+/// A proxy for a lock held by a Manager (Python's manager.Lock()): not owned, any process
+/// may release it; usable with std::lock_guard. Copyable; copies name the same lock.
+class LockProxy : public detail::ProxyBase {
+ public:
+  using detail::ProxyBase::ProxyBase;
+  /// Parks until held (true) or `timeout` elapsed (false).
+  bool acquire(std::optional<Duration> timeout = {}) {
+    return call_one(detail::ManagerOp::lock_acquire, {detail::encode_timeout(timeout), "1"}) == "1";
+  }
+  bool try_lock() {
+    return call_one(detail::ManagerOp::lock_acquire, {detail::encode_timeout({}), "0"}) == "1";
+  }
+  /// ManagerError when it is not locked (Python's RuntimeError).
+  void release() { call_one(detail::ManagerOp::lock_release, {}); }
+  void lock() { acquire(); }
+  void unlock() { release(); }
+  bool locked() { return call_one(detail::ManagerOp::lock_locked, {}) == "1"; }
+};
+
+/// A proxy for an event held by a Manager (Python's manager.Event()). Copyable; copies
+/// name the same event.
+class EventProxy : public detail::ProxyBase {
+ public:
+  using detail::ProxyBase::ProxyBase;
+  void set() { call_one(detail::ManagerOp::event_set, {}); }
+  void clear() { call_one(detail::ManagerOp::event_clear, {}); }
+  bool is_set() { return call_one(detail::ManagerOp::event_is_set, {}) == "1"; }
+  /// Parks until set (true) or `timeout` elapsed (false).
+  bool wait(std::optional<Duration> timeout = {}) {
+    return call_one(detail::ManagerOp::event_wait, {detail::encode_timeout(timeout)}) == "1";
+  }
 };
 
 /// Starts a server process (a daemon child named "SyncManager-N") that holds containers.
@@ -251,13 +411,31 @@ class Manager {
   ListProxy<T> list() {
     return ListProxy<T>(client_, create(detail::ManagerOp::new_list));
   }
+  /// Python's manager.Namespace().
+  NamespaceProxy make_namespace() {
+    return NamespaceProxy(client_, create(detail::ManagerOp::new_namespace));
+  }
+  /// Python's manager.Value(typecode, v).
+  template <class T>
+  ValueProxy<T> value(const T& v) {
+    return ValueProxy<T>(client_, create(detail::ManagerOp::new_value, {detail::encode_blob(v)}));
+  }
+  /// Python's manager.Queue(maxsize); 0: no limit.
+  template <class T>
+  QueueProxy<T> queue(std::size_t maxsize = 0) {
+    return QueueProxy<T>(client_, create(detail::ManagerOp::new_queue,
+                                         {detail::encode_blob(std::uint64_t{maxsize})}));
+  }
+  /// Python's manager.Lock() / manager.Event().
+  LockProxy lock() { return LockProxy(client_, create(detail::ManagerOp::new_lock)); }
+  EventProxy event() { return EventProxy(client_, create(detail::ManagerOp::new_event)); }
   /// Stops the server (its containers are gone) and waits for it; idempotent.
   void shutdown() noexcept;
   const std::string& address() const noexcept { return address_; }
   pid_t pid() const noexcept { return server_ ? server_->pid() : 0; }
 
  private:
-  std::uint64_t create(detail::ManagerOp op);
+  std::uint64_t create(detail::ManagerOp op, std::vector<std::string> args = {});
 
   std::string address_;
   std::string dir_;  // the private directory of the default socket, removed at shutdown
