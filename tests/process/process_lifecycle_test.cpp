@@ -5,6 +5,7 @@
 #include <braid/coro.hpp>
 #include <braid/net/select.hpp>
 #include <braid/process/connection.hpp>
+#include <braid/process/detail/process_state.hpp>
 #include <braid/process/synchronize.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/wait.hpp>
@@ -14,9 +15,11 @@
 #include "process_test_support.hpp"
 
 #include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -222,4 +225,22 @@ TEST_CASE("parent_process: a grandchild sees its parent end", "[process][unit][f
   CHECK(rx.recv<std::vector<bool>>() == std::vector<bool>{true, true, true});
   // The grandchild was reparented (not ours to reap); its end closes the pipe.
   REQUIRE_THROWS_AS(rx.recv_bytes(), braid::EOFError);
+}
+
+TEST_CASE("parent_process: a child set up by after_fork_in_child sees its parent",
+          "[process][unit][fork]") {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    mp::detail::after_fork_in_child("worker", false);
+    mp::Process* p = mp::parent_process();
+    const bool ok = p != nullptr && p->pid() == parent && p->name() == "MainProcess" &&
+                    p->is_alive() && mp::current_process().name() == "worker";
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }

@@ -143,8 +143,9 @@ class Process {
 Process& current_process();
 /// In a child: a Process standing for the process that started it (its name, pid,
 /// is_alive(), join(timeout), sentinel(); start, terminate, kill and exitcode are not
-/// available: std::logic_error / nullopt). nullptr in the main process. A child forked by
-/// the Pool or the Manager also has one. Never destroyed.
+/// available: std::logic_error / nullopt). nullptr in the main process. Set in children
+/// of Process::start() (the Manager's server is one) and in those that call
+/// detail::after_fork_in_child (whose parent is getppid() at that call). Never destroyed.
 Process* parent_process();
 /// Started children of the calling process that are still running (finished ones are
 /// reaped first). Pointers to the live Process objects.
