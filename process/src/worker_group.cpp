@@ -226,9 +226,10 @@ struct WorkerRun {
         continue;
       }
       if (n < 0 && errno == EAGAIN) continue;
-      // End of file (or a broken socket): the parent is gone. Finish as for SIGTERM.
+      // End of file (or a broken socket): the parent closed its end without a stop request
+      // (its death kills us outright: PR_SET_PDEATHSIG). Finish as for SIGTERM.
       if (!st.stop) {
-        braid::detail::log().warn("worker: the supervising process is gone; stopping");
+        braid::detail::log().warn("worker: the control socket closed; stopping");
       }
       st.request_stop(st.default_grace);
       return;

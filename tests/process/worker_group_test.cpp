@@ -330,3 +330,38 @@ TEST_CASE("WorkerGroup: bad options and misuse are rejected", "[process][worker_
   CHECK_FALSE(group.reload());  // stopped: nothing to replace
   CHECK(mp::WorkerGroup(serve_until_stopped).size() == mp::cpu_count());
 }
+
+namespace {
+// Gone, or a zombie waiting for a reaper that is not us (its parent died).
+bool dead_or_zombie(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return true;
+  int ignored_pid = 0;
+  char comm[256] = {};
+  char state = '?';
+  const int n = std::fscanf(f, "%d (%255[^)]) %c", &ignored_pid, comm, &state);
+  std::fclose(f);
+  return n == 3 && (state == 'Z' || state == 'X');
+}
+}  // namespace
+
+TEST_CASE("WorkerGroup: a supervisor that crashes takes its workers with it",
+          "[process][worker_group][fork]") {
+  auto pipe = braid::process::Pipe(false);
+  auto& rx = pipe.first;
+  auto& tx = pipe.second;
+  mp::Process supervisor([&tx] {
+    mp::WorkerGroupOptions opts;
+    opts.workers = 2;
+    mp::WorkerGroup group(serve_until_stopped, opts);
+    group.start();
+    for (pid_t p : group.pids()) tx.send(static_cast<int>(p));
+    braid::sleep(60s);  // killed meanwhile
+  });
+  supervisor.start();
+  const pid_t w0 = rx.recv<int>();
+  const pid_t w1 = rx.recv<int>();
+  REQUIRE(::kill(supervisor.pid(), SIGKILL) == 0);
+  REQUIRE(supervisor.join(kGenerous));
+  CHECK(eventually([&] { return dead_or_zombie(w0) && dead_or_zombie(w1); }));
+}

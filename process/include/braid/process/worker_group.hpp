@@ -36,7 +36,7 @@ struct WorkerGroupOptions {
   std::string name = "worker";
   /// stop()'s grace when it is given none: how long workers may take to finish before
   /// they are killed (gunicorn's graceful_timeout). Also the grace a worker gives itself
-  /// when it gets SIGTERM directly or its parent dies.
+  /// when it gets SIGTERM directly, or sees its control socket closed.
   Duration stop_grace = std::chrono::seconds(10);
   /// A worker that has not called WorkerContext::ready() this long after its fork is
   /// killed and counts as a failed start.
@@ -67,7 +67,8 @@ class WorkerContext {
   /// Tells the parent this worker is up (e.g. listening). start() and reload() wait for
   /// it (up to start_timeout). Later calls do nothing.
   void ready();
-  /// True once the parent asked this worker to stop (or SIGTERM came, or the parent died).
+  /// True once the parent asked this worker to stop (or SIGTERM came, or the control
+  /// socket was closed).
   bool stop_requested() const noexcept;
   /// Parks until a stop is requested; returns the grace to finish within.
   Duration wait_stop();
@@ -96,8 +97,9 @@ class WorkerContext {
 /// - run(): start(), then SIGTERM or SIGINT stops the group and SIGHUP reloads it, until
 ///   the group has stopped.
 /// Workers ignore SIGINT and SIGHUP (a terminal's Ctrl-C reaches the whole process group;
-/// the parent decides) and treat SIGTERM, or their parent's death, as a stop request with
-/// the options' stop_grace. They are daemon Processes: they die with a parent that crashes.
+/// the parent decides) and treat SIGTERM as a stop request with the options' stop_grace.
+/// They are daemon Processes (PR_SET_PDEATHSIG): a parent that crashes takes them with it
+/// at once, so a dead supervisor leaves no orphan serving with nobody to restart or stop it.
 class WorkerGroup {
  public:
   using Body = std::function<void(WorkerContext&)>;
