@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <unordered_map>
 #include <variant>
@@ -297,6 +298,49 @@ void Store::dispatch_sync(const ManagerRequest& rq, std::vector<std::string>& ou
   }
 }
 
+// True for the calls that may park on the server.
+bool may_park(const ManagerRequest& rq) {
+  switch (rq.op) {
+    case ManagerOp::queue_put:
+      return rq.args.size() > 2 && rq.args[2] == "1";
+    case ManagerOp::queue_get:
+    case ManagerOp::lock_acquire:
+      return rq.args.size() > 1 && rq.args[1] == "1";
+    case ManagerOp::event_wait:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Runs a call that may park while watching its client: one that goes away meanwhile (its
+// connection becomes readable: EOF, since a client sends nothing else while its call is
+// in flight) cancels the call, so a dead or killed client's get() takes no item and its
+// acquire() leaves no lock held. nullopt when the client went away.
+std::optional<ManagerReply> handle_watched(int fd, Store& store, const ManagerRequest& rq) {
+  // Gone already (it sent the request, then closed before we read it): the call would
+  // not even park, so no watch would catch it (a get would take an item for nobody).
+  char byte = 0;
+  if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) return std::nullopt;
+  auto call = braid::spawn([&] { return store.handle(rq); });
+  auto watch = braid::spawn([&] {
+    braid::wait_readable(fd);
+    call.kill();
+  });
+  std::optional<ManagerReply> reply;
+  try {
+    reply = call.get();
+  } catch (const GreenletExit&) {
+    if (!call.ready()) {  // this coroutine was killed, not the call
+      watch.kill();
+      call.kill();
+      throw;
+    }
+  }
+  watch.kill();
+  return reply;
+}
+
 // Serves one client: the key first, then request/reply pairs until EOF.
 void serve_client(int fd, const std::string& authkey, Store& store, braid::Event& stop) {
   try {
@@ -311,7 +355,13 @@ void serve_client(int fd, const std::string& authkey, Store& store, braid::Event
     for (;;) {
       Hub::current().cooperate();  // a client that pipelines requests never lets us park
       const auto rq = decode_value<ManagerRequest>(read_frame(fd));
-      send_reply(fd, store.handle(rq));
+      if (may_park(rq)) {
+        const auto reply = handle_watched(fd, store, rq);
+        if (!reply) break;  // the client went away
+        send_reply(fd, *reply);
+      } else {
+        send_reply(fd, store.handle(rq));
+      }
       if (rq.op == ManagerOp::shutdown) {
         stop.set();
         break;

@@ -197,6 +197,30 @@ TEST_CASE("Manager: a call killed while parked closes its connection",
   CHECK(c->idle_connections() == 0);  // the getter's call holds it
   getter.kill();
   CHECK(c->idle_connections() == 0);  // out of step: closed, not reused
-  q.put_nowait(1);                    // a new connection
+  // A new connection (its handshake is a round trip: by its end the server has seen the
+  // first one close and cancelled the parked get, which therefore takes nothing).
+  q.put_nowait(1);
   CHECK(c->idle_connections() == 1);
+  CHECK(q.get(kGenerous) == 1);
+}
+
+TEST_CASE("Manager: an abandoned acquire leaves the lock free", "[process][unit][fork][manager]") {
+  mp::Manager m;
+  auto lock = m.lock();
+  REQUIRE(lock.acquire());
+  // A coroutine's acquire ended by an enclosing Timeout: its server-side wait is cancelled.
+  auto waiter = braid::spawn([&] {
+    braid::Timeout t(50ms);
+    try {
+      lock.acquire();
+    } catch (const braid::TimeoutError&) {
+      return false;
+    }
+    return true;
+  });
+  CHECK_FALSE(waiter.get());
+  lock.release();
+  // Were the abandoned acquire still waiting on the server, it would take the lock now.
+  CHECK(lock.acquire(kGenerous));
+  lock.release();
 }

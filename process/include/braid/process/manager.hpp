@@ -14,11 +14,11 @@
 // blocking call (Queue get, Lock acquire, Event wait) never holds up another coroutine of
 // its process, which may be the one that would unblock it.
 //
-// Blocking calls park on the server, in the coroutine serving that connection. A client
-// killed (or timed out by an enclosing braid::Timeout) during one closes its connection;
-// the server finishes the call regardless, as Python's does: an item a killed get() was
-// waiting for may be taken and dropped, a lock a killed acquire() was waiting for may end
-// up held by nobody who can release it. Prefer the calls' own timeouts.
+// Blocking calls park on the server, in the coroutine serving that connection, which
+// watches the connection meanwhile: a client killed (or timed out by an enclosing
+// braid::Timeout) during one closes its connection, and the server then cancels the
+// call, so a get() that was abandoned takes no item and an abandoned acquire() leaves no
+// lock held. A lock held by a client that dies stays held (as in Python).
 //
 // The server stores keys and values as their cereal encodings: it needs no knowledge of
 // the C++ types, and two keys are the same key when their encodings are equal (true for
