@@ -54,10 +54,11 @@ struct StreamServer::State {
   std::string name;        // "127.0.0.1:8080", for logs
   std::uint16_t port = 0;  // bound port
   bool started = false;
-  bool closed = false;                                 // stop() was called
-  Task<void> acceptor;                                 // the accept loop
-  Task<void> sweeper;                                  // the idle sweep, with idle_timeout
-  std::optional<Semaphore> room;                       // max_connections slots, when bounded
+  Hub* hub = nullptr;             // the hub start() ran on: the listener is registered with it
+  bool closed = false;            // stop() was called
+  Task<void> acceptor;            // the accept loop
+  Task<void> sweeper;             // the idle sweep, with idle_timeout
+  std::optional<Semaphore> room;  // max_connections slots, when bounded
   std::unordered_map<std::uint64_t, Connection> live;  // running handlers by task id
   Event changed;                                       // set whenever a handler finishes
   Event sweep_stop;                                    // ends the idle sweep
@@ -253,6 +254,15 @@ StreamServer::StreamServer(TcpListener listener, Handler handler, ServerOptions 
 
 StreamServer::~StreamServer() {
   if (!st_->started || st_->closed) return;
+  if (Hub::current_if_any() != st_->hub) {
+    // Destroyed after its hub (a static server at exit: the thread's hub goes first). The
+    // listener and the tasks belong to an io_context that no longer exists, and even
+    // closing them would touch it: the state is left alone, reachable (no leak report),
+    // and the process's exit closes the descriptors.
+    static auto* abandoned = new std::vector<std::shared_ptr<State>>();
+    abandoned->push_back(std::move(st_));
+    return;
+  }
   try {
     stop(Duration::zero());
   } catch (...) {
@@ -273,6 +283,7 @@ void StreamServer::start() {
   st.name = local.to_string();
   if (st.opts.max_connections > 0) st.room.emplace(st.opts.max_connections);
   st.started = true;
+  st.hub = &Hub::current();
   st.acceptor = braid::spawn(SpawnOptions{"StreamServer " + st.name + " accept", 0},
                              [st = st_] { accept_loop(st); });
   if (st.opts.idle_timeout) {

@@ -341,6 +341,22 @@ std::optional<ManagerReply> handle_watched(int fd, Store& store, const ManagerRe
   return reply;
 }
 
+// Undoes what a parked call took for a client that is gone by the time its reply is sent
+// (its get() came through while it was closing): the item goes back to the queue (at its
+// end), the lock is released. Nothing is lost with a dead client.
+void give_back(Store& store, const ManagerRequest& rq, const ManagerReply& reply) noexcept {
+  try {
+    if (!reply.ok || reply.values.empty()) return;
+    if (rq.op == ManagerOp::queue_get) {
+      (void)store.handle(ManagerRequest{ManagerOp::queue_put, rq.id, {reply.values[0], "", "0"}});
+    } else if (rq.op == ManagerOp::lock_acquire && reply.values[0] == "1") {
+      (void)store.handle(ManagerRequest{ManagerOp::lock_release, rq.id, {}});
+    }
+  } catch (const std::exception& e) {
+    braid::detail::log().error("manager: giving back what a gone client took: {}", e.what());
+  }
+}
+
 // Serves one client: the key first, then request/reply pairs until EOF.
 void serve_client(int fd, const std::string& authkey, Store& store, braid::Event& stop) {
   try {
@@ -358,7 +374,12 @@ void serve_client(int fd, const std::string& authkey, Store& store, braid::Event
       if (may_park(rq)) {
         const auto reply = handle_watched(fd, store, rq);
         if (!reply) break;  // the client went away
-        send_reply(fd, *reply);
+        try {
+          send_reply(fd, *reply);
+        } catch (...) {
+          give_back(store, rq, *reply);
+          throw;
+        }
       } else {
         send_reply(fd, store.handle(rq));
       }
