@@ -497,7 +497,8 @@ def describe(run):
         return f"FAILED: {run.error}"
     tree = ""
     if run.server_procs > 1 or len(run.thread_cpu_pct) > 1:
-        tree = (f" ({run.server_procs} processes; busy threads "
+        procs = f"{run.server_procs} process" + ("es" if run.server_procs != 1 else "")
+        tree = (f" ({procs}; busy threads "
                 + "/".join(f"{p:.0f}" for p in run.thread_cpu_pct) + "%)")
     changes = f"; mid-window: {run.tree_changes}" if run.tree_changes else ""
     return (f"{run.msgs_per_s:,.0f} msgs/s, {run.cpu_us_per_msg:.2f} us CPU/msg, "
