@@ -9,6 +9,9 @@ required=(
   libboost1.81-dev libboost-context1.81-dev libboost-stacktrace1.81-dev
   libspdlog-dev libfmt-dev catch2 libcereal-dev libbenchmark-dev liburing-dev
   python3
+  # TLS (braid::net::TlsStream) and the real client libraries and servers that
+  # examples/clients and tests/clients drive (issue: cooperative C libraries).
+  libssl-dev openssl libcurl4-openssl-dev libhiredis-dev redis-server libpq-dev postgresql
 )
 optional_bench=(python3-gevent gnuplot-nox)
 
