@@ -1,4 +1,5 @@
-// Thin non-throwing wrappers over the socket syscalls: the only place errno is read.
+// Thin non-throwing wrappers over the socket syscalls: each turns errno into an error_code
+// where the call returns, so callers never read errno themselves.
 // Each returns a value, "would block" (-1 with `ec` clear) or an error in `ec`.
 #pragma once
 

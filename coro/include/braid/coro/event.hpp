@@ -34,6 +34,7 @@ class Event {
   /// returns true, but not ahead of the waiters a set() has woken and that have not run
   /// yet: it yields to them first, so waiters return in the order they waited (as in
   /// gevent), a late caller last.
+  /// @throws the parking-call errors (errors.hpp).
   bool wait(std::optional<Duration> timeout = {}) {
     if (flag_) {
       if (waking_ > 0 && !Hub::current().in_hub_callback()) Hub::current().yield();
@@ -77,6 +78,7 @@ class AsyncResult {
   bool ready() const noexcept { return value_.has_value() || error_ != nullptr; }
   bool successful() const noexcept { return value_.has_value(); }
   /// Parks until ready; true when ready, false when `timeout` elapsed.
+  /// @throws the parking-call errors (errors.hpp).
   bool wait(std::optional<Duration> timeout = {}) {
     if (ready()) return true;
     return waiters_.wait(timeout, detail::WaitInfo{"AsyncResult.wait"}) || ready();

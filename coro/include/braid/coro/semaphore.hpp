@@ -20,6 +20,7 @@ class Semaphore {
   virtual ~Semaphore() = default;
 
   /// Takes a permit, parking while none is free. False when `timeout` elapsed first.
+  /// @throws the parking-call errors (errors.hpp).
   bool acquire(std::optional<Duration> timeout = {});
   /// Returns a permit (to the first waiter, if any).
   void release();

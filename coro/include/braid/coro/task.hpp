@@ -190,6 +190,7 @@ class Task {
   /// Waits until finished or `timeout` elapsed; true when finished. Never rethrows. A
   /// task made by make_task() and not started yet is waited for like any other: join
   /// returns once someone starts it and it finishes (or on timeout).
+  /// @throws the parking-call errors (errors.hpp).
   bool join(std::optional<Duration> timeout = {}) { return state().join(timeout); }
   /// Raises GreenletExit in the task at its switch point (a task that has not started
   /// never runs). With `block`, waits until it has finished unwinding.
@@ -352,6 +353,7 @@ void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr ex
 /// Waits for every task in `tasks` (a range of Task handles); true when all finished
 /// within `timeout`. Never rethrows the tasks' exceptions. For gevent's raise_error and
 /// count, and the list of finished tasks, see joinall(tasks, JoinallOptions) in wait.hpp.
+/// @throws the parking-call errors (errors.hpp).
 template <class Range>
   requires std::ranges::range<Range>
 bool joinall(Range&& tasks, std::optional<Duration> timeout = {}) {
@@ -363,6 +365,7 @@ bool joinall(Range&& tasks, std::optional<Duration> timeout = {}) {
 }
 
 /// Waits for every task given; true when all finished.
+/// @throws the parking-call errors (errors.hpp).
 template <class... T>
 bool joinall(Task<T>&... tasks) {
   return (tasks.join() && ...);

@@ -83,6 +83,7 @@ class StreamServer {
   void start();
   /// start() if needed, then parks until stop() is called (from another coroutine, a
   /// signal watcher or a handler).
+  /// @throws std::system_error as start(), and the parking-call errors (errors.hpp).
   void serve_forever();
   /// Closes the listener, lets running handlers finish for `grace` (nullopt: the
   /// options' stop_timeout, 1 s by default), then kills the rest (GreenletExit) and

@@ -197,7 +197,7 @@ using vector_or_void_t = std::conditional_t<std::is_void_v<R>, void, std::vector
 /// A pool of worker processes (Python's multiprocessing.Pool).
 ///
 /// Workers are forked at construction, each with its own socketpair; a dispatcher in the
-/// hub hands them tasks (up to two in flight each, so a worker never idles for a round
+/// hub hands them tasks (several in flight each, so a worker never idles for a round
 /// trip) and matches replies by id. A task is a function or a capture-less lambda: it is
 /// named by the address of a trampoline, valid in the workers because they are forked
 /// copies of this program; its arguments and result travel serialised with cereal.

@@ -47,6 +47,7 @@ class Lock {
  public:
   Lock();
   /// Parks until the lock is held (true) or `timeout` elapsed (false).
+  /// @throws the parking-call errors (errors.hpp).
   bool acquire(std::optional<Duration> timeout = {});
   /// std::logic_error when not locked.
   void release();

@@ -1,6 +1,20 @@
 // braid's error types. Every blocking call reports failure by throwing one of these
 // (or std::system_error for operating-system errors, whose message names what was being
 // done: "connect 127.0.0.1:9: Connection refused").
+//
+// What every parking call throws. A call that may park the calling coroutine (Event::wait,
+// Semaphore::acquire, Task::join/get, joinall, Queue::get/put, sleep, recv/send,
+// serve_forever, process::Lock::acquire, ...) throws, besides the errors its own
+// documentation names:
+//   GreenletExit      the caller was killed while parked (Task::kill, killall, a server's
+//                     stop); catch-all handlers must rethrow it.
+//   TimeoutError      an enclosing braid::Timeout fired. A call's own `timeout` argument
+//                     makes it return false (or nullopt) instead, unless it says it throws.
+//   LoopExit          called outside any coroutine (in main), and nothing left in the loop
+//                     can ever wake the caller; the message lists what is still parked.
+//   std::logic_error  called inside a hub callback (a timer or an Asio handler), where
+//                     nothing may park.
+// Headers refer to this block as "@throws the parking-call errors (errors.hpp)".
 #pragma once
 
 #include <stdexcept>

@@ -41,7 +41,8 @@ class Hub {
   /// The calling thread's hub if it has one, else nullptr (never creates one).
   static Hub* current_if_any() noexcept;
 
-  /// Builds a hub on its own io_context (concurrency hint 1).
+  /// Builds a hub on its own io_context (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO: one thread,
+  /// no per-socket reactor locking; post() from other threads stays safe).
   Hub();
   /// Adopts an application's io_context: braid coroutines and the application's own
   /// Asio handlers then share one loop. `ctx` must outlive the hub.

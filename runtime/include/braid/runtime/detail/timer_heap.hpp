@@ -1,4 +1,4 @@
-// The hub's timers: a binary min-heap of intrusive nodes with O(log n) removal, so the
+// The hub's timers: a 4-ary min-heap of intrusive nodes with O(log n) removal, so the
 // per-call timeouts that are armed and cancelled on every recv cost no allocation and
 // leave no dead entries behind. One Asio timer is armed for the earliest deadline only.
 #pragma once
