@@ -10,24 +10,6 @@
  */
 #include "epoll_echo_loop.h"
 
-static int parse_port(int argc, char **argv)
-{
-    int port = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else {
-            fprintf(stderr, "usage: %s [--port P]\n", argv[0]);
-            exit(2);
-        }
-    }
-    if (port < 0 || port > 65535) {
-        fprintf(stderr, "bad port %d\n", port);
-        exit(2);
-    }
-    return port;
-}
-
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)

@@ -95,6 +95,26 @@ static int open_listener(int port, int reuse_port, int *fd_out)
     return ntohs(addr.sin_port);
 }
 
+/* The single-loop servers' command line: [--port P] (0 = ephemeral). Inline:
+ * epoll_echo_mt parses its own. */
+static inline int parse_port(int argc, char **argv)
+{
+    int port = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            port = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: %s [--port P]\n", argv[0]);
+            exit(2);
+        }
+    }
+    if (port < 0 || port > 65535) {
+        fprintf(stderr, "bad port %d\n", port);
+        exit(2);
+    }
+    return port;
+}
+
 static void close_conn(struct conn *c)
 {
     close(c->fd); /* also removes it from the epoll set */

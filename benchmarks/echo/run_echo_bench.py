@@ -680,7 +680,11 @@ def parse_server(text):
 
 def default_servers(build_dir):
     bench = Path(build_dir) / "benchmarks"
-    return [ServerSpec("epoll", [str(bench / "epoll_echo"), "--port", "0"]),
+    servers = [ServerSpec("epoll", [str(bench / "epoll_echo"), "--port", "0"])]
+    # The io_uring ceiling is built only where liburing is installed.
+    if (bench / "uring_echo").exists():
+        servers.append(ServerSpec("uring_c", [str(bench / "uring_echo"), "--port", "0"]))
+    return servers + [
             ServerSpec("asio_spawn", [str(bench / "asio_spawn_echo"), "--port", "0"]),
             ServerSpec("gevent", ["/usr/bin/python3", str(REPO / "benchmarks/baselines/gevent_echo.py"),
                                   "--port", "0"])]
