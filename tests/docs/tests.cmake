@@ -21,3 +21,13 @@ if(Python3_FOUND AND TARGET braid_net AND TARGET braid_process)
     set_tests_properties(docs.snippets_compile PROPERTIES TIMEOUT 900)
   endif()
 endif()
+
+# The docs' links must resolve (to files in the repository, and to headings that exist),
+# and docs/api (generated from the public headers) must match the headers it describes.
+if(Python3_FOUND)
+  add_test(NAME docs.links
+           COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/check_doc_links.py
+                   ${PROJECT_SOURCE_DIR})
+  add_test(NAME docs.api_reference_current
+           COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/gen_api_reference.py --check)
+endif()
