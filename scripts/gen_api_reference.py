@@ -425,7 +425,8 @@ def render_doc(doc):
                 code.append(line)
             continue
         if not tag:
-            out.append(prose(line.strip()))
+            in_item = out and out[-1].startswith(("- **", "  ")) and line.strip()
+            out.append(("  " if in_item else "") + prose(line.strip()))  # an item's next line
             continue
         name, rest = tag.groups()
         if name == "code":
@@ -455,7 +456,7 @@ def render_doc(doc):
             out.append(prose(line.strip()))
     text, lines = [], []
     for line in out:  # a list needs a blank line before it, and one blank line is enough
-        if line.startswith("- **") and lines and lines[-1] and not lines[-1].startswith("- "):
+        if line.startswith("- **") and lines and lines[-1] and not lines[-1].startswith(("- ", "  ")):
             lines.append("")
         if line or (lines and lines[-1]):
             lines.append(line)
