@@ -5,6 +5,8 @@
 #include <braid/coro.hpp>
 #include <braid/net.hpp>
 
+#include <test_support.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>

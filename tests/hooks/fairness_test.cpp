@@ -1,0 +1,38 @@
+// Hooked calls that keep succeeding without parking still let the loop run (they count
+// towards Hub::cooperate's budget and yield now and then).
+#include <catch2/catch.hpp>
+
+#include "hooks_test_support.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace braid::test;
+
+TEST_CASE("a coroutine reading a socket that always has data lets a ticker tick") {
+  int fd[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) == 0);
+  const std::string chunk(64 * 1024, 'd');
+  REQUIRE(::send(fd[1], chunk.data(), chunk.size(), 0) == static_cast<ssize_t>(chunk.size()));
+  Ticker ticker(1ms);
+  auto busy = braid::spawn([&] {
+    // One byte at a time from a full buffer, and writes that always fit: no call parks.
+    const auto until = std::chrono::steady_clock::now() + 300ms;
+    long calls = 0;
+    char c;
+    while (std::chrono::steady_clock::now() < until) {
+      if (::recv(fd[0], &c, 1, 0) != 1) return -1L;
+      if (::write(fd[0], &c, 1) != 1) return -2L;
+      char back;
+      if (::read(fd[1], &back, 1) != 1) return -3L;
+      pollfd p{fd[0], POLLIN, 0};
+      if (::poll(&p, 1, 1000) != 1) return -4L;
+      ++calls;
+    }
+    return calls;
+  });
+  CHECK(busy.get() > 100);
+  CHECK(ticker.ticks() >= 20);  // 300 ms of 1 ms ticks, with lots of room
+  ::close(fd[0]);
+  ::close(fd[1]);
+}
