@@ -1,6 +1,6 @@
 #include <braid/runtime/fork.hpp>
 
-#include "reactor_access.hpp"
+#include "asio_private.hpp"
 
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/thread.hpp>

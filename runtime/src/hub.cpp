@@ -7,12 +7,11 @@
 #include <braid/runtime/detail/stack_pool.hpp>
 #include <braid/runtime/log.hpp>
 
+#include "asio_private.hpp"
 #include "diagnostics_registry.hpp"
 #include "overflow_guard.hpp"
-#include "reactor_access.hpp"
 
 #include <fmt/format.h>
-#include <boost/asio/detail/scheduler.hpp>
 #include <boost/asio/post.hpp>
 
 #include <csignal>
@@ -44,38 +43,6 @@ void ignore_sigpipe_once() {
   }();
   (void)done;
 }
-
-// Whether the next entry in Asio's operation queue is a completed handler, not the reactor
-// task. Asio keeps its queue private; explicit template instantiation may name private
-// members ([temp.explicit]/12). Draining with poll_one() only while this holds runs the
-// handlers one epoll_wait produced without poll_one()'s epoll_wait(0) once they are gone.
-// handler_next() takes the scheduler's lock when asked (see Hub::poll_io).
-#if !defined(BOOST_ASIO_HAS_IOCP)
-using AsioScheduler = boost::asio::detail::scheduler;
-bool handler_queued_next(AsioScheduler& s) noexcept;
-boost::asio::detail::conditionally_enabled_mutex& scheduler_mutex(AsioScheduler& s) noexcept;
-
-template <auto Queue, auto Task, auto Mutex>
-struct SchedulerAccess {
-  friend bool handler_queued_next(AsioScheduler& s) noexcept {
-    // (No local variable: GCC 12 rejects one in a friend defined in this template.)
-    return (s.*Queue).front() != nullptr &&
-           (s.*Queue).front() != static_cast<boost::asio::detail::scheduler_operation*>(&(s.*Task));
-  }
-  friend boost::asio::detail::conditionally_enabled_mutex& scheduler_mutex(
-      AsioScheduler& s) noexcept {
-    return s.*Mutex;
-  }
-};
-template struct SchedulerAccess<&AsioScheduler::op_queue_, &AsioScheduler::task_operation_,
-                                &AsioScheduler::mutex_>;
-
-bool handler_next(AsioScheduler& s, bool lock) noexcept {
-  if (!lock) return handler_queued_next(s);
-  boost::asio::detail::conditionally_enabled_mutex::scoped_lock guard(scheduler_mutex(s));
-  return handler_queued_next(s);
-}
-#endif
 
 }  // namespace
 
@@ -185,9 +152,8 @@ void Hub::require_root(const char* what) const {
 
 void Hub::run() {
   require_root("Hub::run");
-  std::size_t ran = 0;
   while (!stop_requested_.exchange(false)) {
-    if (!run_iteration(true, std::nullopt, ran)) break;
+    if (!run_iteration(true, std::nullopt).alive) break;
   }
 }
 
@@ -195,17 +161,16 @@ std::size_t Hub::run_once() {
   require_root("Hub::run_once");
   std::size_t ran = 0;
   while (ran == 0 && !stop_requested_.exchange(false)) {
-    if (!run_iteration(true, std::nullopt, ran)) break;
+    const TurnResult turn = run_iteration(true, std::nullopt);
+    ran += turn.ran;
+    if (!turn.alive) break;
   }
   return ran;
 }
 
 std::size_t Hub::poll() {
   require_root("Hub::poll");
-  std::size_t ran = 0;
-  run_iteration(false, std::nullopt, ran);
-  ran += run_ready();  // what the I/O just woke
-  return ran;
+  return run_iteration(false, std::nullopt).ran + run_ready();  // + what the I/O just woke
 }
 
 std::size_t Hub::run_for(Duration d) {
@@ -213,7 +178,9 @@ std::size_t Hub::run_for(Duration d) {
   const auto until = detail::Clock::now() + d;
   std::size_t ran = 0;
   while (!stop_requested_.exchange(false) && detail::Clock::now() < until) {
-    if (!run_iteration(true, until, ran)) break;
+    const TurnResult turn = run_iteration(true, until);
+    ran += turn.ran;
+    if (!turn.alive) break;
   }
   return ran;
 }
@@ -286,34 +253,43 @@ bool detail::HubMailbox::post(std::function<void()> fn) {
 
 // ---- the loop's phases ----
 
-// One turn of the loop: ready coroutines, due timers, then I/O (blocking only when
-// nothing else is ready). Returns false when no work is left at all.
+// One turn of the loop, in three phases: ready coroutines, due timers, then I/O (blocking
+// only when nothing else is ready). Returns what it ran and whether work is left.
 //
 // Each turn also feeds the diagnostics: the heartbeat the stall detector watches (a turn
 // counter, and in_loop while braid code runs here), and the longest turn for stats().
-bool Hub::run_iteration(bool may_block, std::optional<detail::Clock::time_point> until,
-                        std::size_t& ran) {
+Hub::TurnResult Hub::run_iteration(bool may_block, std::optional<detail::Clock::time_point> until) {
   const auto started = detail::Clock::now();
   turn_started_ = started;
   ++metrics_.turns;
   heartbeat_.beat();
-  const std::size_t ran_before = ran;
-  ran += run_ready();
-  ran += run_timers();
+  TurnResult turn;
+  turn.ran += run_ready();
+  turn.ran += run_timers();
   const bool block = may_block && ready_.size == 0 && root_->state != detail::FiberState::ready &&
                      !stop_requested_;
-  detail::Clock::duration blocked{};
-  const bool more = poll_io(block, until, ran, blocked);
+  const IoPhase io = poll_io(block, until);
+  turn.ran += io.handlers;
+  // Without blocking, the caller decides when to stop; after a blocking wait the loop
+  // goes on while it has anything left to do.
+  turn.alive = !block || loop_alive();
   heartbeat_.in_loop.store(false, std::memory_order_relaxed);
   // A turn that ran nothing was short: skip the clock read (an idle poll() turn costs
   // ~55 ns, and a read ~25 ns of it).
-  if (ran != ran_before) {
-    const auto busy = detail::Clock::now() - started - blocked;
+  if (turn.ran != 0) {
+    const auto busy = detail::Clock::now() - started - io.blocked;
     if (busy > metrics_.longest_turn) {
       metrics_.longest_turn = std::chrono::duration_cast<std::chrono::nanoseconds>(busy);
     }
   }
-  return more;
+  return turn;
+}
+
+// Work left: operations or external work the io_context counts (it stops when that count
+// reaches zero), braid timers, or ready coroutines.
+bool Hub::loop_alive() const noexcept {
+  const boost::asio::io_context* ctx = ctx_.load(std::memory_order_acquire);
+  return (ctx != nullptr && !ctx->stopped()) || !timers_.empty() || ready_.size > 0;
 }
 
 // run_ready() and the ready queue live in scheduler.cpp, next to the switch they inline.
@@ -334,14 +310,16 @@ std::size_t Hub::run_timers() {
   return n;
 }
 
-bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, std::size_t& ran,
-                  detail::Clock::duration& blocked) {
+// The I/O phase: runs completed I/O handlers, first blocking until one completes when
+// `block`, then draining (drain_io). Returns how many ran and how long it blocked.
+Hub::IoPhase Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until) {
+  IoPhase io;
   // A forked child that has not waited on anything yet has no io_context, so nothing to
   // poll: a yield there (Hub::cooperate in a loop of sends) must not build one.
-  if (!block && ctx_.load(std::memory_order_acquire) == nullptr) return true;
+  if (!block && ctx_.load(std::memory_order_acquire) == nullptr) return io;
   boost::asio::io_context& ctx = context();
   if (ctx.stopped()) ctx.restart();
-  detail::reactor_scrub_submissions(ctx);  // io_uring only: see reactor_access.cpp
+  detail::reactor_scrub_submissions(ctx);  // io_uring only: see asio_private.cpp
   struct CallbackScope {
     Hub& hub;
     explicit CallbackScope(Hub& h) : hub(h) {
@@ -359,10 +337,9 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   if (!block) {
     // Never io_context::poll(): it runs handlers for as long as completions keep coming,
     // and a busy socket keeps them coming, so timers and the ready queue would starve.
-    const std::size_t drained = drain_io(ctx, false, until);
-    metrics_.io_handlers += drained;
-    ran += drained;
-    return true;
+    io.handlers = drain_io(ctx, false, until);
+    metrics_.io_handlers += io.handlers;
+    return io;
   }
   heartbeat_.in_loop.store(false, std::memory_order_relaxed);  // waiting is not a stall
   const auto wait_started = detail::Clock::now();
@@ -370,15 +347,12 @@ bool Hub::poll_io(bool block, std::optional<detail::Clock::time_point> until, st
   const std::size_t n = until ? ctx.run_one_until(*until) : ctx.run_one();
   blocked_in_asio_.store(false, std::memory_order_seq_cst);
   // The wait ends inside run_one, which also ran the first handler: counted as waiting.
-  blocked = detail::Clock::now() - wait_started;
+  io.blocked = detail::Clock::now() - wait_started;
   heartbeat_.beat();  // the stall clock restarts after a wait (not a new turn for stats)
-  std::size_t drained = 0;
-  if (n > 0) drained = drain_io(ctx, true, until);
-  metrics_.io_handlers += n + drained;
-  ran += n + drained;
-  // run_one returns 0 without blocking only when the io_context has no work at all;
-  // with timers pending the wake timer is armed, so that is work.
-  return n > 0 || !ctx.stopped() || !timers_.empty() || ready_.size > 0;
+  io.handlers = n;
+  if (n > 0) io.handlers += drain_io(ctx, true, until);
+  metrics_.io_handlers += io.handlers;
+  return io;
 }
 
 // Whether this turn's I/O phase must end: its time is used up, a braid timer is due, or
@@ -405,22 +379,20 @@ bool Hub::turn_over(detail::Clock::time_point turn_end,
 // An adopted io_context may be posted to by the application's threads: its queue is read
 // under its lock. The hub's own is touched by this thread only, apart from post(), and a
 // post never writes the queue's front while the reactor task is queued (the queue is not
-// empty), so the unlocked read sees no concurrent write.
+// empty), so the unlocked read sees no concurrent write. Which entry is next comes from
+// detail::handler_next (asio_private.hpp); without that access (another Asio release) it
+// answers "the reactor task", and the drain runs plain Asio's pace: one handler after a
+// blocking wait, one poll_one otherwise.
 std::size_t Hub::drain_io(boost::asio::io_context& ctx, bool after_block,
                           std::optional<detail::Clock::time_point> until) {
   const auto turn_end = detail::Clock::now() + kIoQuota;
   std::size_t ran = 0;
-#if !defined(BOOST_ASIO_HAS_IOCP)
-  auto& sched = boost::asio::use_service<AsioScheduler>(ctx);
   const bool adopted = own_ctx_ == nullptr;
-#endif
   while (ran < kDrainBudget) {
     // A stop() from the handler before (or from the run_one that preceded this drain)
     // ends the turn before the next handler runs.
     if (stop_requested_.load(std::memory_order_relaxed)) break;
-#if !defined(BOOST_ASIO_HAS_IOCP)
-    if ((after_block || ran > 0) && !handler_next(sched, adopted)) break;
-#endif
+    if ((after_block || ran > 0) && !detail::handler_next(ctx, adopted)) break;
     if (after_block && (ready_.size > 0 || root_->state == detail::FiberState::ready)) break;
     if (ctx.poll_one() == 0) break;
     ++ran;

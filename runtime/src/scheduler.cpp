@@ -214,9 +214,8 @@ Hub::ParkResult Hub::park(detail::WaitInfo info, detail::CancelFn cancel, void* 
 }
 
 void Hub::wait_in_root(FiberRecord& root) {
-  std::size_t ran = 0;
   while (root.state == FiberState::parked) {
-    if (run_iteration(true, std::nullopt, ran)) continue;
+    if (run_iteration(true, std::nullopt).alive) continue;
     if (root.state != FiberState::parked) break;
     // Nothing left in the loop can wake us: undo the registration and explain.
     std::string why = describe_parked();
@@ -296,8 +295,7 @@ void Hub::yield() {
   FiberRecord& self = *current_;
   slice_ops_ = 0;
   if (self.is_root) {
-    std::size_t ran = 0;
-    run_iteration(false, std::nullopt, ran);
+    run_iteration(false, std::nullopt);
   } else {
     self.state = FiberState::ready;
     ready_.push(&self);
@@ -374,9 +372,8 @@ void Hub::unwind_all() noexcept {
         }
         f = next;
       }
-      std::size_t ran = 0;
       for (int i = 0; i < 100 && live_head_ != nullptr; ++i) {
-        run_iteration(false, std::nullopt, ran);
+        run_iteration(false, std::nullopt);
       }
     }
     // Records still queued are finished ones (killed before they started) or abandoned;

@@ -2,7 +2,7 @@
 // 1.81's io_uring backend sends its cancel requests with whatever user data the
 // submission slot last held, so their completions used to land on unrelated operations:
 // a streaming reader saw ENOENT or a false EOF, a parked reader was never woken.
-// runtime/src/linux/reactor_access.cpp zeroes those slots; this test fails without that
+// runtime/src/asio_private.cpp zeroes those slots; this test fails without that
 // (in the io_uring build) and pins the plain behaviour in every build.
 #include <braid/net/unix_socket.hpp>
 

@@ -26,7 +26,7 @@ using braid::net::UnixStream;
 using Clock = std::chrono::steady_clock;
 
 // These cases run in every build, io_uring's included: they are what found the stale
-// user data of Asio 1.81's io_uring cancel requests (runtime/src/linux/reactor_access.cpp).
+// user data of Asio 1.81's io_uring cancel requests (runtime/src/asio_private.cpp).
 
 namespace {
 

@@ -196,12 +196,22 @@ class Hub {
   void init();
   boost::asio::io_context& make_context();
   void require_root(const char* what) const;
-  bool run_iteration(bool may_block, std::optional<detail::Clock::time_point> until,
-                     std::size_t& ran);
+  /// What one loop turn did: coroutines resumed + timers fired + I/O handlers run, and
+  /// whether the loop still has work (false ends run()).
+  struct TurnResult {
+    std::size_t ran = 0;
+    bool alive = true;
+  };
+  /// What the I/O phase of a turn did: handlers run, and time spent blocked waiting.
+  struct IoPhase {
+    std::size_t handlers = 0;
+    detail::Clock::duration blocked{};
+  };
+  TurnResult run_iteration(bool may_block, std::optional<detail::Clock::time_point> until);
   std::size_t run_ready();
   std::size_t run_timers();
-  bool poll_io(bool may_block, std::optional<detail::Clock::time_point> until, std::size_t& ran,
-               detail::Clock::duration& blocked);
+  IoPhase poll_io(bool may_block, std::optional<detail::Clock::time_point> until);
+  bool loop_alive() const noexcept;
   std::size_t drain_io(boost::asio::io_context& ctx, bool after_block,
                        std::optional<detail::Clock::time_point> until);
   bool turn_over(detail::Clock::time_point turn_end,

@@ -1,8 +1,19 @@
-// Asio keeps its reactor's descriptor private. Explicit template instantiation may name
-// private members ([temp.explicit]/12), which lets us read it without patching Asio.
-#include "../reactor_access.hpp"
+// The one file that reads Asio's private members (see asio_private.hpp for what and why).
+// Explicit template instantiation may name private members ([temp.explicit]/12), which
+// lets us read them without patching Asio. Every access is compiled only when
+// BRAID_ASIO_PRIVATE is 1 (the Asio release it was checked against); otherwise each
+// function takes the plain-Asio fallback its declaration documents.
+#include "asio_private.hpp"
 
 #include <boost/asio/detail/config.hpp>
+
+#include <csignal>
+
+#include <pthread.h>
+#include <unistd.h>
+
+#if BRAID_ASIO_PRIVATE
+#include <boost/asio/detail/scheduler.hpp>
 #if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 #include <boost/asio/detail/io_uring_service.hpp>
 #else
@@ -10,15 +21,49 @@
 #endif
 // Brings in Asio's signal_state (defined in the .ipp: braid uses Asio header-only).
 #include <boost/asio/detail/signal_set_service.hpp>
-
-#include <csignal>
-
-#include <pthread.h>
-#include <unistd.h>
+#endif
 
 namespace braid::detail {
 
-#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) || defined(BOOST_ASIO_HAS_EPOLL)
+bool asio_private_access() noexcept { return BRAID_ASIO_PRIVATE != 0; }
+
+#if BRAID_ASIO_PRIVATE && !defined(BOOST_ASIO_HAS_IOCP)
+// ---- the scheduler's queue: is a handler next, or the reactor task?
+namespace {
+using AsioScheduler = boost::asio::detail::scheduler;
+bool handler_queued_next(AsioScheduler& s) noexcept;
+boost::asio::detail::conditionally_enabled_mutex& scheduler_mutex(AsioScheduler& s) noexcept;
+
+template <auto Queue, auto Task, auto Mutex>
+struct SchedulerAccess {
+  friend bool handler_queued_next(AsioScheduler& s) noexcept {
+    // (No local variable: GCC 12 rejects one in a friend defined in this template.)
+    return (s.*Queue).front() != nullptr &&
+           (s.*Queue).front() != static_cast<boost::asio::detail::scheduler_operation*>(&(s.*Task));
+  }
+  friend boost::asio::detail::conditionally_enabled_mutex& scheduler_mutex(
+      AsioScheduler& s) noexcept {
+    return s.*Mutex;
+  }
+};
+template struct SchedulerAccess<&AsioScheduler::op_queue_, &AsioScheduler::task_operation_,
+                                &AsioScheduler::mutex_>;
+}  // namespace
+
+bool handler_next(boost::asio::io_context& ctx, bool lock) noexcept {
+  auto& sched = boost::asio::use_service<AsioScheduler>(ctx);
+  if (!lock) return handler_queued_next(sched);
+  boost::asio::detail::conditionally_enabled_mutex::scoped_lock guard(scheduler_mutex(sched));
+  return handler_queued_next(sched);
+}
+#else
+bool handler_next(boost::asio::io_context&, bool) noexcept { return false; }
+#endif
+
+// ---- the reactor's descriptor, and io_uring's submission slots
+
+#if BRAID_ASIO_PRIVATE && \
+    (defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) || defined(BOOST_ASIO_HAS_EPOLL))
 namespace {
 template <typename Tag, typename Tag::type Member>
 struct ExposeMember {
@@ -27,7 +72,7 @@ struct ExposeMember {
 }  // namespace
 #endif
 
-#if defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#if BRAID_ASIO_PRIVATE && defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
 // The ring's descriptor polls readable while its completion queue holds entries, which is
 // exactly when run_once()/poll() has work to collect.
 namespace {
@@ -92,7 +137,7 @@ void reactor_scrub_submissions(boost::asio::io_context& ctx) noexcept {
   scrub_state.ring = &ring;
   scrub_state.scrubbed_head = head;
 }
-#elif defined(BOOST_ASIO_HAS_EPOLL)
+#elif BRAID_ASIO_PRIVATE && defined(BOOST_ASIO_HAS_EPOLL)
 namespace {
 struct EpollFdTag {
   using type = int boost::asio::detail::epoll_reactor::*;
@@ -118,6 +163,8 @@ void reactor_scrub_submissions(boost::asio::io_context&) noexcept {}
 void reactor_wake_host(boost::asio::io_context&) {}
 #endif
 
+// ---- the process-wide signal state
+#if BRAID_ASIO_PRIVATE
 void reactor_forget_signals_after_fork() noexcept {
   boost::asio::detail::signal_state* state = boost::asio::detail::get_signal_state();
   // Another thread of the parent may have held the lock at the fork; none exists here.
@@ -136,5 +183,8 @@ void reactor_forget_signals_after_fork() noexcept {
   state->read_descriptor_ = -1;
   state->write_descriptor_ = -1;
 }
+#else
+void reactor_forget_signals_after_fork() noexcept {}
+#endif
 
 }  // namespace braid::detail
