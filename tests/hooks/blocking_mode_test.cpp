@@ -13,17 +13,9 @@
 #include <thread>
 
 using namespace braid::test;
+using Pair = braid::test::SocketPair;
 
 namespace {
-
-struct Pair {
-  int fd[2] = {-1, -1};
-  Pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) == 0); }
-  ~Pair() {
-    ::close(fd[0]);
-    ::close(fd[1]);
-  }
-};
 
 bool nonblocking(int fd) { return (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0; }
 

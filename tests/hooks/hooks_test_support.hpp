@@ -7,6 +7,11 @@
 
 #include <test_support.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,6 +20,18 @@
 namespace braid::test {
 
 using namespace std::chrono_literals;
+
+/// A connected pair of blocking Unix stream sockets, closed at scope end.
+struct SocketPair {
+  int fd[2] = {-1, -1};
+  SocketPair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) == 0); }
+  ~SocketPair() {
+    ::close(fd[0]);
+    ::close(fd[1]);
+  }
+  SocketPair(const SocketPair&) = delete;
+  SocketPair& operator=(const SocketPair&) = delete;
+};
 
 /// Echoes each connection's bytes back, `delay` after they arrive, on braid's own
 /// (non-hooked: non-blocking Asio) sockets.

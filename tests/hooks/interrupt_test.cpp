@@ -11,19 +11,7 @@
 #include <unistd.h>
 
 using namespace braid::test;
-
-namespace {
-
-struct Pair {
-  int fd[2] = {-1, -1};
-  Pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) == 0); }
-  ~Pair() {
-    ::close(fd[0]);
-    ::close(fd[1]);
-  }
-};
-
-}  // namespace
+using Pair = braid::test::SocketPair;
 
 TEST_CASE("a kill while parked in a hooked recv returns ECANCELED, then GreenletExit") {
   Pair p;

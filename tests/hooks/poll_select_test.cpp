@@ -9,19 +9,7 @@
 #include <unistd.h>
 
 using namespace braid::test;
-
-namespace {
-
-struct Pair {
-  int fd[2] = {-1, -1};
-  Pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) == 0); }
-  ~Pair() {
-    ::close(fd[0]);
-    ::close(fd[1]);
-  }
-};
-
-}  // namespace
+using Pair = braid::test::SocketPair;
 
 TEST_CASE("poll parks until a descriptor is ready while other coroutines run") {
   Pair p;

@@ -15,17 +15,9 @@
 #include <vector>
 
 using namespace braid::test;
+using Pair = braid::test::SocketPair;
 
 namespace {
-
-struct Pair {
-  int fd[2] = {-1, -1};
-  Pair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fd) == 0); }
-  ~Pair() {
-    ::close(fd[0]);
-    ::close(fd[1]);
-  }
-};
 
 void set_timeout(int fd, int opt, braid::Duration d) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
