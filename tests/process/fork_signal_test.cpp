@@ -17,6 +17,9 @@ namespace mp = braid::process;
 using namespace std::chrono_literals;
 using braid::test::kGenerous;
 
+// What asio_private.cpp's reactor_forget_signals_after_fork buys; without Asio's private
+// members (BRAID_ASIO_PLAIN) a child shares the parent's signal state, as documented there.
+#if !defined(BRAID_ASIO_PLAIN)
 TEST_CASE("fork: a signal the parent handles has its default action in a child",
           "[process][fork][signal]") {
   int parent_got = 0;
@@ -64,3 +67,4 @@ TEST_CASE("fork: a child's own signal handler gets the child's signals, not the 
   CHECK(seen.wait(kGenerous));
   CHECK(parent_got == 1);
 }
+#endif  // !BRAID_ASIO_PLAIN

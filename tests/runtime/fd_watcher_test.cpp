@@ -295,8 +295,9 @@ TEST_CASE("FdWatcher errors name the descriptor and the call", "[runtime][fd_wat
     }
     CHECK_FALSE(w.registered());
   }
+// (BRAID_ASIO_PLAIN: no native_handle() to hand the reactor; see asio_private.hpp.)
 #if defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && \
-    !defined(BOOST_ASIO_DISABLE_EPOLL)
+    !defined(BOOST_ASIO_DISABLE_EPOLL) && !defined(BRAID_ASIO_PLAIN)
   SECTION("the reactor refuses the descriptor") {
     FdWatcher w(braid::Hub::current().native_handle());  // epoll cannot watch itself
     try {
