@@ -50,14 +50,18 @@ template struct SchedulerAccess<&AsioScheduler::op_queue_, &AsioScheduler::task_
                                 &AsioScheduler::mutex_>;
 }  // namespace
 
-bool handler_next(boost::asio::io_context& ctx, bool lock) noexcept {
-  auto& sched = boost::asio::use_service<AsioScheduler>(ctx);
+OperationQueue::OperationQueue(boost::asio::io_context& ctx) noexcept
+    : scheduler_(&boost::asio::use_service<AsioScheduler>(ctx)) {}
+
+bool OperationQueue::handler_next(bool lock) const noexcept {
+  auto& sched = *static_cast<AsioScheduler*>(scheduler_);
   if (!lock) return handler_queued_next(sched);
   boost::asio::detail::conditionally_enabled_mutex::scoped_lock guard(scheduler_mutex(sched));
   return handler_queued_next(sched);
 }
 #else
-bool handler_next(boost::asio::io_context&, bool) noexcept { return false; }
+OperationQueue::OperationQueue(boost::asio::io_context&) noexcept : scheduler_(nullptr) {}
+bool OperationQueue::handler_next(bool) const noexcept { return scheduler_ != nullptr; }
 #endif
 
 // ---- the reactor's descriptor, and io_uring's submission slots

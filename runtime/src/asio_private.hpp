@@ -23,12 +23,21 @@ namespace braid::detail {
 /// True when this build reads Asio's private members (BRAID_ASIO_PRIVATE).
 bool asio_private_access() noexcept;
 
-/// Whether the next entry in `ctx`'s operation queue is a completed handler rather than
-/// the reactor task, i.e. whether poll_one() would run a handler without first calling
-/// epoll_wait(0). `lock`: take the scheduler's lock (an adopted io_context that other
-/// threads may post to). Fallback: false, so the drain runs one handler per turn after a
-/// blocking wait (plain Asio's run_one pace).
-bool handler_next(boost::asio::io_context& ctx, bool lock) noexcept;
+/// A view of `ctx`'s operation queue, made once per drain (finding the scheduler is a
+/// locked service lookup, too slow per handler).
+class OperationQueue {
+ public:
+  explicit OperationQueue(boost::asio::io_context& ctx) noexcept;
+  /// Whether the next entry is a completed handler rather than the reactor task, i.e.
+  /// whether poll_one() would run a handler without first calling epoll_wait(0). `lock`:
+  /// take the scheduler's lock (an adopted io_context that other threads may post to).
+  /// Fallback: false, so the drain runs one handler per turn after a blocking wait
+  /// (plain Asio's run_one pace).
+  bool handler_next(bool lock) const noexcept;
+
+ private:
+  void* scheduler_;  // boost::asio::detail::scheduler, or null in the fallback
+};
 
 /// The epoll instance (or io_uring ring) behind `ctx`, or -1 when the reactor has no
 /// single descriptor. Fallback: -1.

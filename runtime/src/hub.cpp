@@ -380,7 +380,7 @@ bool Hub::turn_over(detail::Clock::time_point turn_end,
 // under its lock. The hub's own is touched by this thread only, apart from post(), and a
 // post never writes the queue's front while the reactor task is queued (the queue is not
 // empty), so the unlocked read sees no concurrent write. Which entry is next comes from
-// detail::handler_next (asio_private.hpp); without that access (another Asio release) it
+// detail::OperationQueue (asio_private.hpp); without that access (another Asio release) it
 // answers "the reactor task", and the drain runs plain Asio's pace: one handler after a
 // blocking wait, one poll_one otherwise.
 std::size_t Hub::drain_io(boost::asio::io_context& ctx, bool after_block,
@@ -388,11 +388,12 @@ std::size_t Hub::drain_io(boost::asio::io_context& ctx, bool after_block,
   const auto turn_end = detail::Clock::now() + kIoQuota;
   std::size_t ran = 0;
   const bool adopted = own_ctx_ == nullptr;
+  const detail::OperationQueue queue(ctx);
   while (ran < kDrainBudget) {
     // A stop() from the handler before (or from the run_one that preceded this drain)
     // ends the turn before the next handler runs.
     if (stop_requested_.load(std::memory_order_relaxed)) break;
-    if ((after_block || ran > 0) && !detail::handler_next(ctx, adopted)) break;
+    if ((after_block || ran > 0) && !queue.handler_next(adopted)) break;
     if (after_block && (ready_.size > 0 || root_->state == detail::FiberState::ready)) break;
     if (ctx.poll_one() == 0) break;
     ++ran;
