@@ -28,6 +28,7 @@ find_dependency(Boost 1.81 CONFIG COMPONENTS context stacktrace_backtrace)
 find_dependency(fmt)
 find_dependency(spdlog)
 find_dependency(Threads)
+find_dependency(OpenSSL)
 ${braid_config_extra}include(\${CMAKE_CURRENT_LIST_DIR}/braidTargets.cmake)
 ")
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/braidConfigVersion.cmake
@@ -42,7 +43,7 @@ foreach(m ${braid_modules})
 endforeach()
 list(REVERSE braid_modules)
 # The reactor choice changes Asio's ABI: consumers must compile with the same definitions.
-set(braid_pc_requires "fmt spdlog")
+set(braid_pc_requires "fmt spdlog openssl")  # openssl: braid_net's TlsStream
 set(braid_pc_defines "")
 if(BRAID_SELECT_REACTOR OR BRAID_IO_URING)
   string(APPEND braid_pc_defines " -DBOOST_ASIO_DISABLE_EPOLL=1")

@@ -1,4 +1,5 @@
 #include <braid/net/stream_server.hpp>
+#include <braid/net/tls_stream.hpp>
 
 #include <braid/coro/event.hpp>
 #include <braid/coro/semaphore.hpp>
@@ -8,6 +9,7 @@
 #include <braid/runtime/log.hpp>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <fmt/format.h>
@@ -48,7 +50,9 @@ struct Connection {
 struct StreamServer::State {
   std::string host;                  // what start() binds to
   std::uint16_t requested_port = 0;  // 0 = ephemeral
-  Handler handler;                   // runs once per connection
+  Handler handler;                   // runs once per connection (plain TCP)
+  std::optional<TlsContext> tls;     // a TLS server's context
+  TlsHandler tls_handler;            // runs once per connection, after the handshake
   ServerOptions opts;
   TcpListener listener;    // open between start() and stop()
   std::string name;        // "127.0.0.1:8080", for logs
@@ -83,12 +87,44 @@ bool peer_went_away(const std::exception& e) {
            c == std::errc::connection_aborted || c == std::errc::not_connected;
   };
   if (dynamic_cast<const EOFError*>(&e) != nullptr) return true;
+  if (dynamic_cast<const TlsError*>(&e) != nullptr) return true;  // bad records, alerts
   if (const auto* se = dynamic_cast<const std::system_error*>(&e)) return gone(se->code());
   if (const auto* be = dynamic_cast<const boost::system::system_error*>(&e)) {
     const boost::system::error_code& c = be->code();
-    return c == boost::asio::error::eof || gone(std::error_code(c));
+    return c == boost::asio::error::eof || c == boost::asio::ssl::error::stream_truncated ||
+           gone(std::error_code(c));
   }
   return false;
+}
+
+// A TLS connection: the handshake in the connection's own coroutine (so a slow or
+// hostile client holds up no one else), the handler, and close_notify when the handler
+// returned normally. A failed handshake is the client's doing: counted, logged at debug.
+void serve_tls(State& st, TcpStream& stream, std::uint64_t id) {
+  std::optional<TlsStream> tls;
+  try {
+    tls.emplace(TlsStream::accept(std::move(stream), *st.tls, st.opts.tls_handshake_timeout));
+  } catch (const std::exception& e) {  // TlsError, or TimeoutError (the bound above)
+    ++st.peer_errors;
+    braid::detail::log().debug("StreamServer {}: {}", st.name, e.what());
+    return;
+  }
+  // The idle sweep and stop() act on the socket, now inside the TLS stream.
+  if (auto it = st.live.find(id); it != st.live.end()) it->second.stream = &tls->next_layer();
+  struct Unlink {
+    State& st;
+    std::uint64_t id;
+    ~Unlink() {
+      if (auto it = st.live.find(id); it != st.live.end()) it->second.stream = nullptr;
+    }
+  } unlink{st, id};
+  st.tls_handler(*tls);
+  if (!tls->is_open()) return;
+  try {
+    tls->shutdown(st.opts.tls_handshake_timeout);
+  } catch (const std::exception& e) {  // the client is gone or the handler shut down already
+    braid::detail::log().debug("StreamServer {}: closing TLS: {}", st.name, e.what());
+  }
 }
 
 // The body of one connection's coroutine. The stream is closed when the handler ends,
@@ -108,7 +144,11 @@ void run_handler(State& st, TcpStream& stream) {
     }
   } finish{st, id};
   try {
-    st.handler(stream);
+    if (st.tls) {
+      serve_tls(st, stream, id);
+    } else {
+      st.handler(stream);
+    }
   } catch (const GreenletExit&) {
     stream.close();
     throw;  // being killed (stop() after its grace): unwind, not an error
@@ -214,7 +254,21 @@ void sweep_idle(const std::shared_ptr<State>& st) {
   }
 }
 
+void use_tls(State& st, const TlsContext& tls, StreamServer::TlsHandler handler) {
+  if (!handler) throw std::invalid_argument("StreamServer: empty handler");
+  if (!tls.is_server()) {
+    throw std::invalid_argument("StreamServer: a client TLS context (use TlsContext::server)");
+  }
+  st.handler = nullptr;
+  st.tls = tls;
+  st.tls_handler = std::move(handler);
+}
+
 void check_options(const ServerOptions& o) {
+  if (o.tls_handshake_timeout <= Duration::zero()) {
+    throw std::invalid_argument(
+        "StreamServer: ServerOptions::tls_handshake_timeout must be positive");
+  }
   if (o.stop_timeout < Duration::zero()) {
     throw std::invalid_argument("StreamServer: ServerOptions::stop_timeout is negative");
   }
@@ -250,6 +304,20 @@ StreamServer::StreamServer(TcpListener listener, Handler handler, ServerOptions 
   st_->listener = std::move(listener);
   st_->handler = std::move(handler);
   st_->opts = opts;
+}
+
+// The TLS constructors build a plain server, then switch it to TLS: the handshake and
+// the TLS handler replace the TCP handler (serve_tls).
+StreamServer::StreamServer(std::string host, std::uint16_t port, const TlsContext& tls,
+                           TlsHandler handler, ServerOptions opts)
+    : StreamServer(std::move(host), port, Handler([](TcpStream&) {}), opts) {
+  use_tls(*st_, tls, std::move(handler));
+}
+
+StreamServer::StreamServer(TcpListener listener, const TlsContext& tls, TlsHandler handler,
+                           ServerOptions opts)
+    : StreamServer(std::move(listener), Handler([](TcpStream&) {}), opts) {
+  use_tls(*st_, tls, std::move(handler));
 }
 
 StreamServer::~StreamServer() {

@@ -14,6 +14,9 @@
 
 namespace braid::net {
 
+class TlsContext;  // <braid/net/tls_stream.hpp>
+class TlsStream;
+
 struct ServerOptions {
   std::size_t max_connections = 0;  // live handlers at most (0 = no limit); the rest
                                     // wait in the listen backlog
@@ -25,6 +28,9 @@ struct ServerOptions {
   // Shut a connection down when its handler waits on it (recv/send) while no byte has
   // moved either way for this long (Linux: the kernel's TCP_INFO times). nullopt = never.
   std::optional<Duration> idle_timeout = std::nullopt;
+  // TLS servers: bounds each connection's handshake, and the close_notify exchange after
+  // its handler returns. A client that stalls longer is dropped (counted in peer_errors).
+  Duration tls_handshake_timeout = std::chrono::seconds(10);
 };
 
 /// What a StreamServer has done since it was constructed (StreamServer::stats()). Every
@@ -39,7 +45,9 @@ struct ServerStats {
   /// (a kill) and a peer that went away.
   std::uint64_t handler_errors = 0;
   /// Handlers that ended with an exception meaning the peer went away (reset, broken
-  /// pipe, EOF mid-message; logged at debug): the client's doing, not the server's.
+  /// pipe, EOF mid-message, a TLS error; logged at debug): the client's doing, not the
+  /// server's. On a TLS server, also the failed or timed-out handshakes (their handler
+  /// never ran).
   std::uint64_t peer_errors = 0;
 };
 
@@ -54,6 +62,11 @@ struct ServerStats {
 /// direction for `idle_timeout` is shut down (the handler's recv returns 0, a send fails
 /// with EPIPE, the peer sees EOF), so idle clients cannot hold every max_connections
 /// slot. The echo path pays nothing for it: the kernel keeps the last-traffic times.
+///
+/// Given a TlsContext (TlsContext::server), each connection's coroutine first runs the
+/// TLS handshake (bounded by tls_handshake_timeout), then `handler(TlsStream&)`, then
+/// sends close_notify if the handler returned normally (the same bound). A failed
+/// handshake closes that connection only, logged at debug and counted in peer_errors.
 /// @par Example
 /// @code
 ///   braid::net::StreamServer server("127.0.0.1", 0, [](braid::net::TcpStream& s) {
@@ -67,11 +80,18 @@ struct ServerStats {
 class StreamServer {
  public:
   using Handler = std::function<void(TcpStream&)>;
+  using TlsHandler = std::function<void(TlsStream&)>;
 
   /// Nothing is bound until start() (or serve_forever()).
   StreamServer(std::string host, std::uint16_t port, Handler handler, ServerOptions opts = {});
   /// Serves on an already bound listener (e.g. one inherited across fork()).
   StreamServer(TcpListener listener, Handler handler, ServerOptions opts = {});
+  /// A TLS server (include <braid/net/tls_stream.hpp>): `tls` must be a server context.
+  /// @throws std::invalid_argument  a client context, or an empty handler.
+  StreamServer(std::string host, std::uint16_t port, const TlsContext& tls, TlsHandler handler,
+               ServerOptions opts = {});
+  StreamServer(TcpListener listener, const TlsContext& tls, TlsHandler handler,
+               ServerOptions opts = {});
   StreamServer(const StreamServer&) = delete;
   StreamServer& operator=(const StreamServer&) = delete;
   /// Stops at once (stop(0s)): handlers still running are killed.
