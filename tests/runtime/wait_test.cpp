@@ -86,6 +86,43 @@ TEST_CASE("wait_writable returns at once on a writable pipe", "[runtime][wait]")
   braid::wait_writable(p.w, 1s);
 }
 
+TEST_CASE("a blocking descriptor stays blocking through waits, timed out or not",
+          "[runtime][wait]") {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);  // both ends blocking
+  struct Pipe {
+    int r, w;
+    ~Pipe() {
+      ::close(r);
+      ::close(w);
+    }
+  } p{fds[0], fds[1]};
+  const auto blocking = [](int fd) { return (::fcntl(fd, F_GETFL) & O_NONBLOCK) == 0; };
+  REQUIRE(blocking(p.r));
+  REQUIRE(blocking(p.w));
+  // A coroutine waits while the descriptor must already be blocking again: a plain
+  // blocking call made by other code during the wait keeps its meaning.
+  bool blocking_during_wait = false;
+  auto waiter = braid::spawn([&] { braid::wait_readable(p.r, 5s); });
+  braid::spawn([&] {
+    blocking_during_wait = blocking(p.r);
+    REQUIRE(::write(p.w, "x", 1) == 1);
+  });
+  waiter.get();
+  CHECK(blocking_during_wait);
+  CHECK(blocking(p.r));
+  char c;
+  REQUIRE(::read(p.r, &c, 1) == 1);
+  CHECK_THROWS_AS(braid::wait_readable(p.r, 10ms), braid::TimeoutError);
+  CHECK(blocking(p.r));
+  braid::wait_writable(p.w, 1s);
+  CHECK(blocking(p.w));
+  // A descriptor the caller made non-blocking stays so.
+  REQUIRE(::fcntl(p.w, F_SETFL, ::fcntl(p.w, F_GETFL) | O_NONBLOCK) == 0);
+  braid::wait_writable(p.w, 1s);
+  CHECK_FALSE(blocking(p.w));
+}
+
 TEST_CASE("waiting on a descriptor that is not open is a system_error naming it",
           "[runtime][wait]") {
   braid::Hub::current();  // its own descriptors are open before we pick a free number

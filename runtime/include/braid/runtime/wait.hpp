@@ -15,6 +15,7 @@ namespace braid {
 
 /// Waits until `fd` is readable (or has an error or hang-up to report), parking only the
 /// calling coroutine. Outside any coroutine (e.g. in `main`) it runs the hub until then.
+/// `fd`'s blocking mode is left as it was (a blocking descriptor stays blocking).
 ///
 /// @throws TimeoutError       `timeout` elapsed, or an enclosing braid::Timeout fired.
 /// @throws std::system_error  `fd` is not an open descriptor (EBADF).
