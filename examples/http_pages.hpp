@@ -1,5 +1,5 @@
 // The page server shared by http_server and the S22 crawler: Boost.Beast's synchronous
-// HTTP API running on a braid TcpStream, one coroutine per connection.
+// HTTP API running on a braid TcpStream or TlsStream, one coroutine per connection.
 //
 // GET /page/N answers with a deterministic page of 1,000 * (N + 1) bytes after
 // `delay` (a stand-in for a slow backend, so concurrency shows); anything else is 404.
@@ -26,8 +26,10 @@ inline std::string page_body(int n) {
   return body + "</body></html>\n";
 }
 
-/// Serves HTTP/1.1 requests on `s` until the client closes or asks to.
-inline void serve_pages(braid::net::TcpStream& s, std::chrono::milliseconds delay) {
+/// Serves HTTP/1.1 requests on `s` (a TcpStream or a TlsStream) until the client closes
+/// or asks to.
+template <typename Stream>
+void serve_pages(Stream& s, std::chrono::milliseconds delay) {
   serve_http(s, "braid", [delay](const HttpRequest& req, HttpResponse& res) {
     res.set(http::field::content_type, "text/html");
     res.set("X-Worker-Pid", std::to_string(::getpid()));  // which process served it

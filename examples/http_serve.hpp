@@ -1,6 +1,7 @@
 // One HTTP/1.1 connection served with Boost.Beast's synchronous API over a braid
-// TcpStream: the library believes it is blocking, braid parks only this coroutine. Shared
-// by the examples that answer HTTP (http_server's pages, metrics_server's /metrics).
+// TcpStream or TlsStream: the library believes it is blocking, braid parks only this
+// coroutine. Shared by the examples that answer HTTP (http_server's pages,
+// metrics_server's /metrics).
 #pragma once
 
 #include <braid/net.hpp>
@@ -17,11 +18,12 @@ namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 
-/// Reads requests on `s` until the client closes or asks to, and answers each with what
-/// `respond(const HttpRequest&, HttpResponse&)` fills in (status, headers, body); the
-/// version, keep-alive and Server header are set before it, the payload size after.
-template <typename Respond>
-void serve_http(braid::net::TcpStream& s, std::string_view server_name, Respond&& respond) {
+/// Reads requests on `s` (a TcpStream or a TlsStream) until the client closes or asks to,
+/// and answers each with what `respond(const HttpRequest&, HttpResponse&)` fills in
+/// (status, headers, body); the version, keep-alive and Server header are set before it,
+/// the payload size after.
+template <typename Stream, typename Respond>
+void serve_http(Stream& s, std::string_view server_name, Respond&& respond) {
   boost::beast::flat_buffer buffer;
   for (;;) {
     HttpRequest req;

@@ -3,12 +3,19 @@
 // braid::net::TcpStream, so each fetch parks only its own coroutine.
 //
 //   s22_crawler [--urls N] [--delay-ms D] [--port P]
+//               [--tls [--ca CA.pem] [--cert CERT.pem --key KEY.pem]]
 //
 // Fetches http://127.0.0.1:P/page/0 .. /page/N-1 one after another, then all at once
 // (one coroutine each), printing each page's size and both total times. Without --port
 // it serves the pages itself (http_pages.hpp, each answered after D ms, default 100),
 // on loopback: no internet needed.
+//
+// --tls fetches https:// instead (braid::net::TlsStream), checking the server's
+// certificate against --ca (default: the system's CAs) and that it names 127.0.0.1.
+// Serving the pages itself over TLS needs --cert and --key.
 #include "../http_pages.hpp"
+
+#include <braid/net/tls_stream.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -21,10 +28,9 @@ namespace http = boost::beast::http;
 
 namespace {
 
-// The seed's f(url): GET it (a new connection per URL, as urllib does) and report.
-std::size_t fetch(std::uint16_t port, const std::string& target) {
-  std::printf("Get: http://127.0.0.1:%u%s\n", port, target.c_str());
-  auto s = braid::net::TcpStream::connect("127.0.0.1", port, 5s);
+// One GET on a fresh connection (`s`: a TcpStream or a TlsStream); the body's size.
+template <typename Stream>
+std::size_t get(Stream& s, const std::string& target) {
   http::request<http::empty_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "127.0.0.1");
   req.set(http::field::connection, "close");
@@ -38,12 +44,27 @@ std::size_t fetch(std::uint16_t port, const std::string& target) {
   return res.body().size();
 }
 
+// The seed's f(url): GET it (a new connection per URL, as urllib does) and report.
+// `tls` set: over TLS, verifying the server with it.
+std::size_t fetch(std::uint16_t port, const std::string& target,
+                  const std::optional<braid::net::TlsContext>& tls) {
+  std::printf("Get: %s://127.0.0.1:%u%s\n", tls ? "https" : "http", port, target.c_str());
+  if (tls) {
+    auto s = braid::net::TlsStream::connect("127.0.0.1", port, *tls, 5s);
+    return get(s, target);
+  }
+  auto s = braid::net::TcpStream::connect("127.0.0.1", port, 5s);
+  return get(s, target);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int urls = 5;
   int delay_ms = 100;
   std::uint16_t port = 0;
+  bool use_tls = false;
+  std::string ca_file, cert_file, key_file;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--urls" && i + 1 < argc)
@@ -52,17 +73,45 @@ int main(int argc, char** argv) {
       delay_ms = std::stoi(argv[++i]);
     else if (a == "--port" && i + 1 < argc)
       port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
+    else if (a == "--tls")
+      use_tls = true;
+    else if (a == "--ca" && i + 1 < argc)
+      ca_file = argv[++i];
+    else if (a == "--cert" && i + 1 < argc)
+      cert_file = argv[++i];
+    else if (a == "--key" && i + 1 < argc)
+      key_file = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--urls N] [--delay-ms D] [--port P]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--urls N] [--delay-ms D] [--port P] "
+                   "[--tls [--ca CA] [--cert CERT --key KEY]]\n",
+                   argv[0]);
       return 2;
     }
   }
+  if (use_tls && port == 0 && (cert_file.empty() || key_file.empty())) {
+    std::fprintf(stderr,
+                 "s22_crawler: --tls without --port serves the pages itself over TLS: "
+                 "give it --cert FILE --key FILE\n");
+    return 2;
+  }
   try {
+    std::optional<braid::net::TlsContext> tls;  // the client side, when --tls
+    if (use_tls) {
+      braid::net::TlsClientOptions o;
+      o.ca_file = ca_file;
+      tls = braid::net::TlsContext::client(o);
+    }
+    const std::chrono::milliseconds delay(delay_ms);
     std::optional<braid::net::StreamServer> own;
-    if (port == 0) {
-      own.emplace("127.0.0.1", 0, [delay_ms](braid::net::TcpStream& s) {
-        examples::serve_pages(s, std::chrono::milliseconds(delay_ms));
-      });
+    if (port == 0 && use_tls) {
+      own.emplace("127.0.0.1", 0, braid::net::TlsContext::server(cert_file, key_file),
+                  [delay](braid::net::TlsStream& s) { examples::serve_pages(s, delay); });
+    } else if (port == 0) {
+      own.emplace("127.0.0.1", 0,
+                  [delay](braid::net::TcpStream& s) { examples::serve_pages(s, delay); });
+    }
+    if (own) {
       own->start();
       port = own->port();
     }
@@ -73,7 +122,7 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     std::size_t total = 0;
     for (const auto& t : targets) {
-      const std::size_t n = fetch(port, t);
+      const std::size_t n = fetch(port, t, tls);
       std::printf("%s: %zu bytes\n", t.c_str(), n);
       total += n;
     }
@@ -85,8 +134,8 @@ int main(int argc, char** argv) {
     std::vector<braid::Task<void>> tasks;  // gevent.joinall([gevent.spawn(f, url), ...])
     total = 0;
     for (const auto& t : targets) {
-      tasks.push_back(braid::spawn([&total, port, t] {
-        const std::size_t n = fetch(port, t);
+      tasks.push_back(braid::spawn([&total, &tls, port, t] {
+        const std::size_t n = fetch(port, t, tls);
         std::printf("%s: %zu bytes\n", t.c_str(), n);
         total += n;
       }));
