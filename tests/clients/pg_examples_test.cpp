@@ -59,6 +59,14 @@ TEST_CASE("pg_sleep_hooked: libpq's blocking PQexec in 20 coroutines in about 0.
   CHECK(took(out) < 1.0);
 }
 
+TEST_CASE("pg_sleep_hooked --api adapter: the adapter works under the hooks too",
+          "[clients][pg][hooks]") {
+  REQUIRE(braid::test::clients::example_built("pg_sleep_hooked"));
+  const std::string out = run_pg_sleep("pg_sleep_hooked", "--api adapter", 20);
+  if (out.empty()) return;
+  CHECK(took(out) < 1.0);  // its non-blocking descriptors are left to libc by the hooks
+}
+
 TEST_CASE("pg_sleep --api blocking without hooks (the control): one after another",
           "[clients][pg]") {
   const std::string out = run_pg_sleep("pg_sleep", "--api blocking", 5);

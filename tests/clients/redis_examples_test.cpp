@@ -66,14 +66,16 @@ TEST_CASE(
   CHECK(number(out, "speed-up: ([0-9.]+)x") >= 1.5);
 }
 
-TEST_CASE("redis_setget --api blocking without hooks (the control): no faster concurrently",
+TEST_CASE("redis_setget --api blocking without hooks (the control): one call after another",
           "[clients][redis]") {
   Proxied p;
   REQUIRE(p.port > 0);
   const std::string out = run_setget(
       "redis_setget", "--api blocking --clients 100 --port " + std::to_string(p.port), 1000);
   CHECK(out.find("braid_hooks: not linked") != std::string::npos);
-  CHECK(number(out, "speed-up: ([0-9.]+)x") < 1.5);  // each call blocks the whole thread
+  // Each call blocks the whole thread: the 2,000 round trips of 200 us or more happen one
+  // after another, concurrent or not (with hooks this pass takes ~0.1 s).
+  CHECK(number(out, "concurrent: 100 clients, .* in ([0-9.]+) s") >= 0.4);
 }
 
 TEST_CASE("redis_setget: a server that is not there is a clear error", "[clients][redis]") {
