@@ -57,7 +57,7 @@ TEST_CASE("a ticker stays on time while TLS streams stay busy", "[net][tls][fair
   std::vector<braid::Task<void>> load;
   for (auto& p : streams) {
     load.push_back(braid::spawn([&out = p->first] {
-      const std::string chunk(16 * 1024, 'x');
+      const std::string chunk(std::size_t{16} * 1024, 'x');
       for (;;) out.sendall(chunk);
     }));
     load.push_back(braid::spawn([&in = p->second, &received, read_size] {

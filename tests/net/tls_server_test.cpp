@@ -52,7 +52,9 @@ bool eventually(Pred&& pred, std::chrono::milliseconds limit = 5s) {
 
 /// The first bytes a TLS client sends: its ClientHello.
 std::string client_hello() {
-  auto [c, s] = braid::test::tcp_pair();
+  auto conn = braid::test::tcp_pair();
+  auto& c = conn.first;
+  auto& s = conn.second;
   auto client = braid::spawn([c = std::move(c)]() mutable {
     TlsStream::client(std::move(c), braid::test::trusting_client(), "127.0.0.1");
   });
@@ -171,4 +173,22 @@ TEST_CASE("a TLS StreamServer serves 1,000 concurrent clients in one process",
   REQUIRE(eventually([&] { return server.stats().closed == static_cast<unsigned>(clients); }, 10s));
   CHECK(server.stats().peer_errors == 0);
   CHECK(server.stats().handler_errors == 0);
+}
+
+TEST_CASE("a TLS StreamServer refuses a client context, no handler, a bad handshake bound",
+          "[net][tls][server]") {
+  CHECK_THROWS_WITH(StreamServer("127.0.0.1", 0, TlsContext::client(), echo),
+                    "StreamServer: a client TLS context (use TlsContext::server)");
+  CHECK_THROWS_WITH(
+      StreamServer("127.0.0.1", 0, braid::test::good_server(), StreamServer::TlsHandler()),
+      "StreamServer: empty handler");
+  ServerOptions opts;
+  opts.tls_handshake_timeout = 0s;
+  CHECK_THROWS_WITH(StreamServer("127.0.0.1", 0, braid::test::good_server(), echo, opts),
+                    "StreamServer: ServerOptions::tls_handshake_timeout must be positive");
+  // Over a listener made beforehand, as a forked worker would have it.
+  StreamServer server(braid::net::TcpListener::bind("127.0.0.1", 0), braid::test::good_server(),
+                      echo);
+  server.start();
+  check_echo(server.port(), braid::test::trusting_client(), "over an adopted listener");
 }

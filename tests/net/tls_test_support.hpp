@@ -25,7 +25,9 @@ inline net::TlsContext good_server() {
 
 /// A connected (client, server-side) TLS pair over 127.0.0.1, handshakes done.
 inline std::pair<net::TlsStream, net::TlsStream> tls_pair() {
-  auto [c, s] = tcp_pair();
+  auto conn = tcp_pair();
+  auto& c = conn.first;
+  auto& s = conn.second;
   const net::TlsContext server_ctx = good_server();
   auto accepted = braid::spawn(
       [&s, &server_ctx] { return net::TlsStream::accept(std::move(s), server_ctx, 5s); });

@@ -73,7 +73,7 @@ TEST_CASE("S22 crawler fetches pages over TLS from http_server --tls", "[seeds][
   CHECK(server.output().find("stopped") != std::string::npos);
 }
 
-TEST_CASE("S22 crawler refuses a TLS server it cannot verify; the server goes on",
+TEST_CASE("S22 crawler refuses a TLS server it cannot verify, which goes on serving",
           "[seeds][net][tls]") {
   const auto& files = braid::test::tls_files();
   braid::test::ServerProcess server(
