@@ -103,6 +103,8 @@ int main(int argc, char** argv) {
     std::printf("-- sequential\n");
     auto t0 = Clock::now();
     std::size_t total = 0;
+    // On a coroutine even one after another: in main the hooks leave every call to libc,
+    // and the pages served by this very thread would never come.
     auto sequential = braid::spawn([&] {
       for (const auto& t : targets) {
         const std::size_t n = fetch(port, t);
