@@ -8,9 +8,17 @@ foreach(m ${braid_modules})
   list(APPEND braid_install_targets braid_${m})
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${m}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
+# braid_hooks (opt-in): the OBJECT library's objects travel with the package, so a
+# consumer linking braid::hooks gets the definitions in its own executable; the preload
+# library goes next to the others.
+if(TARGET braid_hooks)
+  list(APPEND braid_install_targets braid_hooks braid_hooks_preload)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/hooks/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
 install(TARGETS ${braid_install_targets} EXPORT braidTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        OBJECTS DESTINATION ${CMAKE_INSTALL_LIBDIR}/braid_objects)
 install(DIRECTORY ${PROJECT_BINARY_DIR}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT braidTargets NAMESPACE braid:: DESTINATION ${braid_cfgdir})
 
