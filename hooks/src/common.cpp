@@ -51,4 +51,8 @@ int cooperate(const braid_hooks_entry* rt) noexcept {
   return rt->pending() != 0 ? 0 : rt->cooperate();
 }
 
+int cooperate(const braid_hooks_entry* rt, int fd) noexcept {
+  return app_nonblocking(fd) ? 0 : cooperate(rt);
+}
+
 }  // namespace braid::hooks::detail

@@ -39,10 +39,10 @@ Fn next_symbol(const char* name) noexcept {
 }  // namespace braid::hooks::detail
 
 /// libc's `name`, resolved on first use (thread-safe: a function-local static).
-#define BRAID_REAL(name)                                                                      \
-  ([]() noexcept {                                                                            \
-    static const auto fn = ::braid::hooks::detail::next_symbol<decltype(&::name)>(#name);     \
-    return fn;                                                                                \
+#define BRAID_REAL(name)                                                                  \
+  ([]() noexcept {                                                                        \
+    static const auto fn = ::braid::hooks::detail::next_symbol<decltype(&::name)>(#name); \
+    return fn;                                                                            \
   }())
 
 namespace braid::hooks::detail {
@@ -85,9 +85,15 @@ class CallDeadline {
 /// to report (EAGAIN when the socket timeout passed, ECANCELED/ETIMEDOUT on interrupt).
 int park_on(const braid_hooks_entry* rt, int fd, bool writable, CallDeadline& deadline) noexcept;
 
-/// Before a call that may complete without parking: the runtime's cooperate(), unless an
-/// interrupt is already pending (a non-blocking call the caller expects to just run, such
-/// as the runtime's own on its non-blocking sockets, is left alone). 0 or an errno.
+/// Before a call on `fd` that may complete without parking: the runtime's cooperate()
+/// (a yield now and then), unless an interrupt is already pending or `fd` is
+/// non-blocking. A non-blocking descriptor gets libc's behaviour exactly, with no yield:
+/// Asio makes these calls on its own non-blocking descriptors in the middle of starting
+/// an operation, some under its locks (the select reactor writes its eventfd holding the
+/// reactor's mutex), and a yield there would let another coroutine re-enter Asio (a
+/// deadlock on that mutex, seen under the select preset). 0 or an errno.
+int cooperate(const braid_hooks_entry* rt, int fd) noexcept;
+/// As above, for a call on several descriptors (poll, select).
 int cooperate(const braid_hooks_entry* rt) noexcept;
 
 }  // namespace braid::hooks::detail

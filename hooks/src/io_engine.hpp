@@ -19,7 +19,7 @@ namespace braid::hooks::detail {
 /// socket's SO_RCVTIMEO bounds the whole call (then -1/EAGAIN, as the kernel reports).
 template <class Attempt>
 ssize_t receive(const braid_hooks_entry* rt, int fd, Attempt&& attempt) {
-  if (const int err = cooperate(rt)) return fail(err);
+  if (const int err = cooperate(rt, fd)) return fail(err);
   CallDeadline deadline(fd, SO_RCVTIMEO);
   for (;;) {
     const ssize_t r = attempt(MSG_DONTWAIT);
@@ -35,7 +35,7 @@ ssize_t receive(const braid_hooks_entry* rt, int fd, Attempt&& attempt) {
 /// some progress returns the count sent so far (as the kernel does), else -1 and errno.
 template <class Attempt>
 ssize_t transmit(const braid_hooks_entry* rt, int fd, std::size_t total, Attempt&& attempt) {
-  if (const int err = cooperate(rt)) return fail(err);
+  if (const int err = cooperate(rt, fd)) return fail(err);
   CallDeadline deadline(fd, SO_SNDTIMEO);
   std::size_t done = 0;
   for (;;) {

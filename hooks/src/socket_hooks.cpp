@@ -14,8 +14,7 @@ namespace {
 // call itself (microseconds, on a socket nothing else uses before it is connected), and
 // the wait for the handshake is a wait for writability, bounded by SO_SNDTIMEO as the
 // kernel's is (then -1/EINPROGRESS, the kernel's answer too).
-int cooperative_connect(const braid_hooks_entry* rt, int fd, const sockaddr* addr,
-                        socklen_t len) {
+int cooperative_connect(const braid_hooks_entry* rt, int fd, const sockaddr* addr, socklen_t len) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || (flags & O_NONBLOCK) != 0) return BRAID_REAL(connect)(fd, addr, len);
   if (const int err = rt->pending()) return fail(err);
@@ -56,7 +55,7 @@ int cooperative_connect(const braid_hooks_entry* rt, int fd, const sockaddr* add
 // between); then this thread blocks in accept until the next one, a documented limit.
 template <class Call>
 int cooperative_accept(const braid_hooks_entry* rt, int fd, Call&& call) {
-  if (const int err = cooperate(rt)) return fail(err);
+  if (const int err = cooperate(rt, fd)) return fail(err);
   CallDeadline deadline(fd, SO_RCVTIMEO);
   while (ready_now(fd, POLLIN) == 0) {
     if (app_nonblocking(fd)) break;  // the real call says EAGAIN

@@ -42,3 +42,33 @@ TEST_CASE("a coroutine reading a socket that always has data lets a ticker tick"
   ::close(fd[0]);
   ::close(fd[1]);
 }
+
+// Asio makes these calls on its own non-blocking descriptors while starting an operation,
+// some under its locks (the select reactor writes its eventfd holding its mutex): a hooked
+// call on a non-blocking descriptor must be libc's exactly, never a yield. (Before, the
+// 33rd such call yielded, and under the select reactor another coroutine then deadlocked
+// on the reactor's mutex.)
+TEST_CASE("hooked calls on non-blocking descriptors never yield") {
+  int fd[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fd) == 0);
+  bool other_ran = false;
+  long calls = 0;
+  auto caller = braid::spawn([&] {
+    char c = 'x';
+    for (int i = 0; i < 200; ++i) {
+      if (other_ran) return;
+      if (::send(fd[0], &c, 1, 0) != 1) return;
+      if (::recv(fd[1], &c, 1, 0) != 1) return;
+      if (::write(fd[0], &c, 1) != 1) return;
+      if (::read(fd[1], &c, 1) != 1) return;
+      ++calls;
+    }
+  });
+  auto other = braid::spawn([&] { other_ran = true; });  // queued behind the caller
+  caller.join();
+  CHECK(calls == 200);  // 800 hooked calls, and the other coroutine never ran in between
+  other.join();
+  CHECK(other_ran);
+  ::close(fd[0]);
+  ::close(fd[1]);
+}
