@@ -19,12 +19,17 @@ namespace braid::hooks::detail {
 /// socket's SO_RCVTIMEO bounds the whole call (then -1/EAGAIN, as the kernel reports).
 template <class Attempt>
 ssize_t receive(const braid_hooks_entry* rt, int fd, Attempt&& attempt) {
-  if (const int err = cooperate(rt, fd)) return fail(err);
+  // Read once: Asio's speculative reads on braid's own (non-blocking) sockets come here
+  // and mostly end in EAGAIN, so one F_GETFL per call is their whole extra cost.
+  const bool nonblocking = app_nonblocking(fd);
+  if (!nonblocking) {
+    if (const int err = cooperate(rt)) return fail(err);
+  }
   CallDeadline deadline(fd, SO_RCVTIMEO);
   for (;;) {
     const ssize_t r = attempt(MSG_DONTWAIT);
     if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return r;
-    if (app_nonblocking(fd)) return fail(EAGAIN);
+    if (nonblocking) return fail(EAGAIN);
     if (const int err = park_on(rt, fd, false, deadline)) return fail(err);
   }
 }
@@ -35,7 +40,10 @@ ssize_t receive(const braid_hooks_entry* rt, int fd, Attempt&& attempt) {
 /// some progress returns the count sent so far (as the kernel does), else -1 and errno.
 template <class Attempt>
 ssize_t transmit(const braid_hooks_entry* rt, int fd, std::size_t total, Attempt&& attempt) {
-  if (const int err = cooperate(rt, fd)) return fail(err);
+  const bool nonblocking = app_nonblocking(fd);  // read once, as in receive()
+  if (!nonblocking) {
+    if (const int err = cooperate(rt)) return fail(err);
+  }
   CallDeadline deadline(fd, SO_SNDTIMEO);
   std::size_t done = 0;
   for (;;) {
@@ -48,7 +56,7 @@ ssize_t transmit(const braid_hooks_entry* rt, int fd, std::size_t total, Attempt
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return done > 0 ? static_cast<ssize_t>(done) : -1;
     }
-    if (app_nonblocking(fd)) return done > 0 ? static_cast<ssize_t>(done) : fail(EAGAIN);
+    if (nonblocking) return done > 0 ? static_cast<ssize_t>(done) : fail(EAGAIN);
     if (const int err = park_on(rt, fd, true, deadline)) {
       return done > 0 ? static_cast<ssize_t>(done) : fail(err);
     }
