@@ -95,7 +95,7 @@ function(braid_fuzz_suite name)
   set_tests_properties(fuzz.${name} PROPERTIES TIMEOUT 120 LABELS fuzz)
 endfunction()
 
-braid_fuzz_suite(shlex ${PROJECT_SOURCE_DIR}/process/src/shlex.cpp)
-braid_fuzz_suite(frame ${PROJECT_SOURCE_DIR}/process/src/frame_codec.cpp)
-braid_fuzz_suite(pool_reply ${PROJECT_SOURCE_DIR}/process/src/frame_codec.cpp
-                 ${PROJECT_SOURCE_DIR}/process/src/pool_reply_codec.cpp)
+braid_fuzz_suite(shlex ${PROJECT_SOURCE_DIR}/process/src/subprocess/shlex.cpp)
+braid_fuzz_suite(frame ${PROJECT_SOURCE_DIR}/process/src/ipc/frame_codec.cpp)
+braid_fuzz_suite(pool_reply ${PROJECT_SOURCE_DIR}/process/src/ipc/frame_codec.cpp
+                 ${PROJECT_SOURCE_DIR}/process/src/pool/pool_reply_codec.cpp)

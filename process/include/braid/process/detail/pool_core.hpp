@@ -1,6 +1,6 @@
 // The part of a Pool that is not a template: worker processes, the dispatcher that feeds
 // them, and the bookkeeping of jobs in flight. Pool's templates encode requests and build
-// sinks; everything else happens in process/src/pool_*.cpp.
+// sinks; everything else happens in process/src/pool/*.cpp.
 #pragma once
 
 #include <braid/process/detail/pool_result.hpp>
@@ -143,7 +143,7 @@ class PoolCore {
   /// Pids of the live workers (for tests and diagnostics).
   std::vector<pid_t> pids() const;
 
-  // ---- for the slots (process/src/pool_slot.cpp)
+  // ---- for the slots (process/src/pool/pool_slot.cpp)
   enum class State { running, closed, joining, done };
   State state() const noexcept { return state_; }
   /// Moves queued jobs to workers with room and starts their writes. Never parks.

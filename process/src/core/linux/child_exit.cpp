@@ -5,7 +5,7 @@
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
 
-#include "process_registry.hpp"
+#include "core/process_registry.hpp"
 
 #include <poll.h>
 #include <signal.h>

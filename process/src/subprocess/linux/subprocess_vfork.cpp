@@ -16,7 +16,7 @@
 // can run on the shared stack in the child; the child then resets every caught signal
 // to its default (the handlers are copies: vfork does not share them) and SIGPIPE and
 // SIGXFSZ too (the hub ignores SIGPIPE), and unblocks everything before exec.
-#include "../subprocess_spawn.hpp"
+#include "subprocess/subprocess_spawn.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "subprocess_poller.hpp"
+#include "subprocess/subprocess_poller.hpp"
 
 #include <braid/runtime/wait.hpp>
 
