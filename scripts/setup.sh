@@ -7,6 +7,7 @@ set -euo pipefail
 required=(
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-context1.81-dev libboost-stacktrace1.81-dev
+  libboost-program-options1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev catch2 libcereal-dev libbenchmark-dev liburing-dev
   python3
   # TLS (braid::net::TlsStream) and the real client libraries and servers that
