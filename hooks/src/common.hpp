@@ -62,7 +62,8 @@ bool app_nonblocking(int fd) noexcept;
 /// error, hang-up or is invalid: the real call will report it), 0 when not.
 int ready_now(int fd, short events) noexcept;
 
-/// Nanoseconds since an arbitrary epoch (CLOCK_MONOTONIC).
+/// Nanoseconds since an arbitrary epoch: the runtime's clock (detail::Clock), or
+/// CLOCK_MONOTONIC in a program without a braid runtime.
 long long now_ns() noexcept;
 
 /// How long a parked call may wait in total: the socket's SO_RCVTIMEO or SO_SNDTIMEO,

@@ -3,6 +3,7 @@
 #include "common.hpp"
 
 #include <atomic>
+#include <cstddef>
 
 namespace braid::hooks::detail {
 namespace {
@@ -12,8 +13,10 @@ const braid_hooks_entry* look_up() noexcept {
   auto get = reinterpret_cast<Getter>(::dlsym(RTLD_DEFAULT, "braid_hooks_entry_v1"));
   if (get == nullptr) return nullptr;
   const braid_hooks_entry* e = get();
-  // Version 1's members are all this library uses; a later runtime only appends.
-  return e != nullptr && e->version >= 1 && e->size >= sizeof(braid_hooks_entry) ? e : nullptr;
+  // Version 1's first members are what this library needs; later ones (now_ns) are
+  // appended, and used only when `size` says the runtime has them.
+  if (e == nullptr || e->version < 1) return nullptr;
+  return e->size >= offsetof(braid_hooks_entry, now_ns) ? e : nullptr;
 }
 
 }  // namespace

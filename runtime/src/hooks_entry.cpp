@@ -3,6 +3,7 @@
 // errno code, putting a kill or timeout back on the coroutine for its next braid call.
 #include <braid/runtime/detail/hooks_entry.hpp>
 
+#include <braid/runtime/detail/clock.hpp>
 #include <braid/runtime/detail/deadline.hpp>
 #include <braid/runtime/thread.hpp>
 #include <braid/runtime/wait.hpp>
@@ -143,10 +144,16 @@ int run_blocking(void (*fn)(void*), void* arg) {
   return started || rc == 0 ? rc : EIO;
 }
 
-constexpr braid_hooks_entry kEntry{1,           sizeof(braid_hooks_entry),
-                                   &may_park,   &pending,
-                                   &cooperate,  &wait_fd,
-                                   &sleep_ns,   &run_blocking};
+long long now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr braid_hooks_entry kEntry{1,          sizeof(braid_hooks_entry),
+                                   &may_park,  &pending,
+                                   &cooperate, &wait_fd,
+                                   &sleep_ns,  &run_blocking,
+                                   &now_ns};
 
 }  // namespace
 }  // namespace braid::detail

@@ -4,6 +4,7 @@
 #include <braid/coro/signal.hpp>
 #include <braid/coro/task.hpp>
 #include <braid/process/process.hpp>
+#include <braid/runtime/detail/clock.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
@@ -29,7 +30,7 @@
 namespace braid::process {
 
 namespace {
-using Clock = std::chrono::steady_clock;
+using braid::detail::Clock;
 using namespace std::chrono_literals;
 
 // After SIGKILL a worker is gone within this; a worker still unreaped then is logged.

@@ -5,6 +5,7 @@
 
 #include <braid/coro/sleep.hpp>
 #include <braid/process/pool.hpp>
+#include <braid/runtime/detail/clock.hpp>
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -209,7 +210,9 @@ Slot::Outcome Slot::serve() {
 // Polls for a reply for up to `spin`, letting other coroutines run in between; true when
 // bytes arrived (or the worker closed: the next read reports it).
 bool Slot::spin_for_reply(Proc& p, std::chrono::nanoseconds spin) {
-  const auto until = std::chrono::steady_clock::now() + spin;
+  // The spin is a real-time budget; a test clock stands still, so it would never end.
+  if (braid::detail::Clock::manual() != nullptr) return false;
+  const auto until = braid::detail::Clock::now() + spin;
   do {
     const ssize_t r = ::recv(p.fd, p.in.data() + p.in_end, p.in.size() - p.in_end, MSG_DONTWAIT);
     if (r > 0) {
@@ -218,7 +221,7 @@ bool Slot::spin_for_reply(Proc& p, std::chrono::nanoseconds spin) {
     }
     if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
     braid::yield_now();
-  } while (std::chrono::steady_clock::now() < until);
+  } while (braid::detail::Clock::now() < until);
   return false;
 }
 

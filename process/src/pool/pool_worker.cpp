@@ -2,6 +2,7 @@
 // jumps to each task's trampoline and writes the replies back, until its socket closes.
 #include "pool_internal.hpp"
 
+#include <braid/runtime/detail/clock.hpp>
 #include <braid/runtime/fork.hpp>
 
 #include <sys/prctl.h>
@@ -19,7 +20,8 @@
 namespace braid::process::detail {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// Real time in a worker: after_fork_in_child leaves no test clock installed.
+using braid::detail::Clock;
 using namespace std::chrono_literals;
 
 constexpr std::size_t kReadChunk = 64 * 1024;

@@ -40,6 +40,11 @@ struct braid_hooks_entry {
   /// runs to its end; the result is 0, or ECANCELED/ETIMEDOUT for an interrupt that
   /// arrived meanwhile (still pending), or EIO when the job could not be started.
   int (*run_blocking)(void (*fn)(void*), void* arg);
+  // ---- appended (present when `size` covers them) ----
+  /// The runtime's clock (detail::Clock: steady_clock, or a test clock installed on the
+  /// calling thread's hub), in nanoseconds since its epoch: what the hooks measure a
+  /// call's time left on, so it agrees with the timers they park on.
+  long long (*now_ns)(void);
 };
 
 /// The program's table (never null).

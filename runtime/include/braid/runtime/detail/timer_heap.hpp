@@ -3,13 +3,12 @@
 // leave no dead entries behind. One Asio timer is armed for the earliest deadline only.
 #pragma once
 
-#include <chrono>
+#include <braid/runtime/detail/clock.hpp>
+
 #include <cstddef>
 #include <vector>
 
 namespace braid::detail {
-
-using Clock = std::chrono::steady_clock;
 
 /// A timer: when `deadline` passes, the hub calls `fire(arg)` on its own thread.
 struct TimerNode {
