@@ -12,8 +12,14 @@ Targets (../shared/DESIGN.md, "Performance targets"): a yield round trip within 
 bare switch pair; 100,000 x 0.5 s sleeps done in <= 0.75 s wall with <= 4.5 KiB resident
 per coroutine; 1,000,000 must work.
 
-Everything runs pinned to one CPU (taskset -c 1 by default). Writes the report, and with
-gnuplot a bar chart (PNG and SVG) into docs/img/. Python 3 standard library only.
+Everything runs pinned to one CPU (taskset -c 1 by default). Every program run (each
+micro-benchmark repetition is a run of its own) is a noise-rejecting window
+(benchmarks/common/noise.py): a run during which other processes used more than
+--max-other-cpu % of a core is re-run (at most --max-retries times, then reported NOISY).
+Writes the report, with the machine state, to --out and with gnuplot a bar chart (PNG
+and SVG) into --img-dir: by default inside the build directory; the documented copies
+(docs/benchmarks-coro.md, docs/img/) are refreshed deliberately by
+scripts/update_benchmark_docs.sh. --quick: a short smoke run. Python 3 standard library only.
 
 Build first (any optimised build directory works, e.g.):
   cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -33,6 +39,10 @@ import sys
 import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "benchmarks", "common"))
+import noise  # noqa: E402
+
+GATE = noise.Gate()
 
 # Targets from DESIGN.md.
 YIELD_TARGET_X = 3.0
@@ -92,8 +102,13 @@ def pin_prefix(cpu):
 
 
 def run_json_line(cmd, timeout):
-    """Runs cmd and returns the JSON object on the last line of its stdout."""
+    """Runs cmd in a noise-rejecting window; returns the JSON object on the last line of its stdout."""
     log("  $ " + shlex.join(cmd))
+    return GATE.measure(lambda window: run_json_line_once(cmd, timeout),
+                        label=noise.label(cmd)).result
+
+
+def run_json_line_once(cmd, timeout):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
     if not lines:
@@ -108,23 +123,31 @@ def run_json_line(cmd, timeout):
 # ---------------------------------------------------------------- micro
 
 
+def run_micro_once(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    if p.returncode != 0:
+        raise RuntimeError(f"coro_bench failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout)
+
+
 def run_micro(bench, pin, reps, min_time, bench_filter):
+    # One process per repetition, each its own window: a noisy repetition is re-run alone.
     cmd = pin + [
         bench,
         "--benchmark_format=json",
-        f"--benchmark_repetitions={reps}",
+        "--benchmark_repetitions=1",
         "--benchmark_enable_random_interleaving=true",
         f"--benchmark_min_time={min_time}",
     ]
     if bench_filter:
         cmd.append(f"--benchmark_filter={bench_filter}")
-    log("micro: " + shlex.join(cmd))
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
-    if p.returncode != 0:
-        raise RuntimeError(f"coro_bench failed ({p.returncode}):\n{p.stderr[-3000:]}")
-    data = json.loads(p.stdout)
+    log(f"micro, {reps} repetition(s): " + shlex.join(cmd))
+    data, benchmarks = {}, []
+    for r in range(reps):
+        data = GATE.measure(lambda window: run_micro_once(cmd), label=f"coro_bench repetition {r + 1}").result
+        benchmarks += data["benchmarks"]
     runs = {}
-    for b in data["benchmarks"]:
+    for b in benchmarks:
         if b.get("run_type") != "iteration":
             continue
         if b.get("time_unit", "ns") != "ns":
@@ -538,13 +561,20 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3", help="interpreter for gevent_sleepers.py")
     ap.add_argument("--skip-micro", action="store_true")
     ap.add_argument("--skip-macro", action="store_true")
-    ap.add_argument("--out", default=os.path.join(REPO, "docs", "benchmarks-coro.md"))
-    ap.add_argument("--img-dir", default=os.path.join(REPO, "docs", "img"))
+    ap.add_argument("--out", help="the report (default: BUILD_DIR/benchmarks-coro.md)")
+    ap.add_argument("--img-dir", help="where the chart goes (default: BUILD_DIR/img)")
     ap.add_argument("--json-out", default="", help="also write all raw figures to this file")
     ap.add_argument("--from-json", default="",
                     help="rewrite the report and chart from a --json-out file, running nothing")
+    noise.add_arguments(ap)
     a = ap.parse_args()
     a.build_dir = os.path.abspath(a.build_dir)
+    a.out = a.out or os.path.join(a.build_dir, "benchmarks-coro.md")
+    a.img_dir = a.img_dir or os.path.join(a.build_dir, "img")
+    global GATE
+    GATE = noise.gate_from_args(a)
+    if a.quick:
+        a.repetitions, a.min_time, a.rounds, a.count, a.sleep_ms, a.million = 1, 0.01, 1, 1000, 50, 0
     if a.from_json:
         return report_from_json(a)
 
@@ -587,6 +617,13 @@ def main():
     charts = write_chart(micro, macro, a.img_dir, a.count) if micro and macro else []
     write_report(a.out, a, env, load_before, load_after, micro_cmd, micro, macro, skipped,
                  million, charts, command)
+    state = noise.machine_state(GATE, "every program on CPU " + (pin[-1] if pin else "(unpinned)"))
+    with open(a.out) as f:
+        body = f.read()
+    with open(a.out, "w") as f:  # the machine state beside the tables
+        f.write(noise.machine_state_markdown(state) + "\n\n" + body)
+    print(noise.machine_state_markdown(state))
+    log(GATE.counts_line())
     log(f"wrote {a.out}" + (f" and {', '.join(charts)}" if charts else ""))
     if a.json_out:
         saved = {"env": env, "micro": micro, "micro_cmd": micro_cmd, "macro_runs": raw_macro,

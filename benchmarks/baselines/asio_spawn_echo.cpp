@@ -11,6 +11,8 @@
 //   (default 64 KiB; pages are only resident once touched).
 // Prints "listening on PORT" once ready; exits 0 on SIGTERM or SIGINT.
 // Binds 127.0.0.1 only: the benchmark runs over loopback.
+#include "cli.hpp"
+
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -38,27 +40,20 @@ struct Options {
     std::size_t stack_bytes = 64 * 1024;
 };
 
-[[noreturn]] void usage(const char* argv0)
-{
-    std::fprintf(stderr, "usage: %s [--port P] [--stack-kib K]\n", argv0);
-    std::exit(2);
-}
-
 Options parse_options(int argc, char** argv)
 {
+    namespace po = braid_cli::po;
     Options opt;
-    for (int i = 1; i < argc; ++i) {
-        std::string arg = argv[i];
-        if (i + 1 >= argc)
-            usage(argv[0]);
-        long value = std::strtol(argv[++i], nullptr, 10);
-        if (arg == "--port" && value >= 0 && value <= 65535)
-            opt.port = static_cast<unsigned short>(value);
-        else if (arg == "--stack-kib" && value >= 16)
-            opt.stack_bytes = static_cast<std::size_t>(value) * 1024;
-        else
-            usage(argv[0]);
-    }
+    std::size_t stack_kib = opt.stack_bytes / 1024;
+    po::options_description opts("options");
+    opts.add_options()
+        ("port", po::value(&opt.port)->default_value(opt.port), "0: any free port")
+        ("stack-kib", po::value(&stack_kib)->default_value(stack_kib), "stack per connection (>= 16)");
+    const char* usage = "[--port P] [--stack-kib K]";
+    braid_cli::parse(argc, argv, usage, opts);
+    if (stack_kib < 16)
+        braid_cli::fail(argv[0], usage, "--stack-kib must be at least 16");
+    opt.stack_bytes = stack_kib * 1024;
     return opt;
 }
 

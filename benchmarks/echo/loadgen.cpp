@@ -25,6 +25,10 @@
 // Usage: echo_loadgen --port P [--host 127.0.0.1] [--connections C] [--size S]
 //                     [--duration D] [--warmup W] [--batch B] [--connect-timeout T]
 //                     [--pipeline N]
+#include "cli.hpp"
+
+#include <boost/json.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -59,37 +63,29 @@ struct Options {
     int pipeline = 1;            // messages in flight per connection
 };
 
-[[noreturn]] void usage(const char* argv0)
-{
-    std::fprintf(stderr,
-                 "usage: %s --port P [--host H] [--connections C] [--size S] [--duration D]\n"
-                 "          [--warmup W] [--batch B] [--connect-timeout T] [--pipeline N]\n",
-                 argv0);
-    std::exit(2);
-}
-
 Options parse_options(int argc, char** argv)
 {
+    const char* usage = "--port P [--host H] [--connections C] [--size S] [--duration D]\n"
+                        "          [--warmup W] [--batch B] [--connect-timeout T] [--pipeline N]";
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (i + 1 >= argc)
-            usage(argv[0]);
-        const char* v = argv[++i];
-        if (a == "--host") o.host = v;
-        else if (a == "--port") o.port = std::atoi(v);
-        else if (a == "--connections") o.connections = std::atoi(v);
-        else if (a == "--size") o.size = std::strtoul(v, nullptr, 10);
-        else if (a == "--duration") o.duration = std::atof(v);
-        else if (a == "--warmup") o.warmup = std::atof(v);
-        else if (a == "--batch") o.batch = std::atoi(v);
-        else if (a == "--connect-timeout") o.connect_timeout = std::atof(v);
-        else if (a == "--pipeline") o.pipeline = std::atoi(v);
-        else usage(argv[0]);
-    }
+    namespace po = braid_cli::po;
+    po::options_description opts("options");
+    opts.add_options()
+        ("port", po::value(&o.port)->required(), "server port on --host (1-65535)")
+        ("host", po::value(&o.host)->default_value(o.host), "numeric IPv4 address")
+        ("connections", po::value(&o.connections)->default_value(o.connections), "connections (>= 1)")
+        ("size", po::value(&o.size)->default_value(o.size), "message bytes (>= 1)")
+        ("duration", po::value(&o.duration)->default_value(o.duration), "measured seconds (> 0)")
+        ("warmup", po::value(&o.warmup)->default_value(o.warmup), "seconds before measuring (>= 0)")
+        ("batch", po::value(&o.batch)->default_value(o.batch), "connections opened at a time (>= 1)")
+        ("connect-timeout", po::value(&o.connect_timeout)->default_value(o.connect_timeout),
+         "seconds to open every connection (> 0)")
+        ("pipeline", po::value(&o.pipeline)->default_value(o.pipeline),
+         "messages in flight per connection (1-4096)");
+    braid_cli::parse(argc, argv, usage, opts);
     if (o.port <= 0 || o.port > 65535 || o.connections < 1 || o.size < 1 || o.duration <= 0 ||
         o.warmup < 0 || o.batch < 1 || o.connect_timeout <= 0 || o.pipeline < 1 || o.pipeline > 4096)
-        usage(argv[0]);
+        braid_cli::fail(argv[0], usage, "a value is out of range (see --help)");
     return o;
 }
 
@@ -513,19 +509,21 @@ void LoadGen::print_result(std::uint64_t window_ns)
     double secs = window_ns / 1e9;
     double p50 = percentile_us(latencies_ns_, 0.50);
     double p99 = percentile_us(latencies_ns_, 0.99);
-    std::printf("{\"connections\":%d,\"size\":%zu,\"pipeline\":%d,\"duration\":%.3f,\"messages\":%" PRIu64
-                ",\"msgs_per_s\":%.1f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"errors\":%d"
-                ",\"verified_bytes\":%" PRIu64 ",\"total_verified_bytes\":%" PRIu64
-                ",\"client_cpu_s\":%.3f",
-                opt_.connections, opt_.size, opt_.pipeline, secs, messages_, secs > 0 ? messages_ / secs : 0.0, p50, p99,
-                error_.empty() ? 0 : 1, messages_ * opt_.size, total_verified_, window_cpu_s_);
-    if (!error_.empty()) {
-        std::string escaped;
-        for (char ch : error_)
-            escaped += (ch == '"' || ch == '\\') ? ' ' : ch;
-        std::printf(",\"error\":\"%s\"", escaped.c_str());
-    }
-    std::printf("}\n");
+    boost::json::object result{{"connections", opt_.connections},
+                               {"size", opt_.size},
+                               {"pipeline", opt_.pipeline},
+                               {"duration", secs},
+                               {"messages", messages_},
+                               {"msgs_per_s", secs > 0 ? messages_ / secs : 0.0},
+                               {"p50_us", p50},
+                               {"p99_us", p99},
+                               {"errors", error_.empty() ? 0 : 1},
+                               {"verified_bytes", messages_ * opt_.size},
+                               {"total_verified_bytes", total_verified_},
+                               {"client_cpu_s", window_cpu_s_}};
+    if (!error_.empty())
+        result["error"] = error_;
+    std::printf("%s\n", boost::json::serialize(result).c_str());
     std::fflush(stdout);
 }
 

@@ -34,6 +34,12 @@ convention for an ephemeral port. Without --server, the three baselines are take
 from --build-dir. A server whose command is missing, or which exits before
 listening, is skipped with a note (gevent_echo.py exits 77 without gevent).
 
+Each run's measured window goes through the shared noise gate
+(benchmarks/common/noise.py): other CPU = the machine's busy time minus the server's
+tree, the load generator and this driver; a window above --max-other-cpu % of a core is
+rejected and the run redone (at most --max-retries times, then reported NOISY). The
+machine state is printed above the table. --quick: 10 connections x 64 B, one 0.5 s rep.
+
 Python standard library only. Everything runs over 127.0.0.1, and every step
 has a time limit.
 """
@@ -55,6 +61,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "benchmarks" / "common"))
+import noise  # noqa: E402
 LISTENING_RE = re.compile(r"listening on (\d+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SERVER_START_TIMEOUT_S = 15.0
@@ -97,6 +105,7 @@ class Run:
     load_avg: float = 0.0        # 1-minute load average when the window opened
     messages: int = 0
     server_exit: int = 0
+    noisy: bool = False          # every attempt was disturbed: the least disturbed is kept
     error: str = ""
 
 
@@ -120,6 +129,7 @@ class Summary:
     cpu_ratio: float = None
     failed_runs: list = field(default_factory=list)
     tree_changes: list = field(default_factory=list)
+    noisy_runs: int = 0  # runs kept although every attempt was disturbed
 
 
 # ---------------------------------------------------------------- /proc readers
@@ -338,7 +348,7 @@ def window_sample(pid):
     return sample
 
 
-def measure(server, args, run, workdir):
+def measure(server, args, run, workdir, window):
     """Drives the load generator against a listening server and fills `run`."""
     rss_idle = sum(window_sample(server.pid)["rss"].values())
     err_path = Path(workdir) / "loadgen.err"
@@ -351,9 +361,11 @@ def measure(server, args, run, workdir):
     try:
         reader = LineReader(lg.stdout)
         expect_phase(reader, deadline, "measure", err_path)
+        window.open([server.pid, lg.pid])
         start = window_sample(server.pid)
         expect_phase(reader, deadline, "end", err_path)
         end = window_sample(server.pid)
+        window.close()
         result = reader.read_json(deadline)
         lg.wait(max(0.1, deadline - time.monotonic()))
     except (RunFailed, subprocess.TimeoutExpired) as exc:
@@ -419,12 +431,12 @@ def fill_run(run, result, start, end, rss_idle):
     run.other_cpu_pct = max(0.0, 100 * other / secs)
 
 
-def run_once(spec, args, connections, size, rep):
+def run_once(spec, args, connections, size, rep, window):
     run = Run(server=spec.name, connections=connections, size=size, rep=rep)
     with tempfile.TemporaryDirectory(prefix="echo-bench-") as workdir:
         server = Server(spec, args.server_cpus, args.nice, workdir)
         try:
-            measure(server, args, run, workdir)
+            measure(server, args, run, workdir, window)
         except RunFailed as exc:
             run.error = str(exc)
         finally:
@@ -452,20 +464,19 @@ def wait_for_quiet(max_wait, threshold_pct):
 
 
 def run_quietly(spec, args, connections, size, rep):
-    """A run disturbed by other processes is redone (bounded); the least
+    """A run disturbed by other processes is redone by the gate (bounded); the least
     disturbed attempt is kept, and its other-CPU figure says how clean it was."""
-    best = None
-    for attempt in range(1 + args.noisy_retries):
+    def attempt(window):
         if args.quiet_wait > 0:
             wait_for_quiet(args.quiet_wait, args.max_other_cpu)
-        run = run_once(spec, args, connections, size, rep)
-        if run.error or run.other_cpu_pct <= args.max_other_cpu:
-            return run
-        log(f"  noisy attempt {attempt + 1}: {describe(run)}")
-        if best is None or run.other_cpu_pct < best.other_cpu_pct:
-            best = run
-    log("  keeping the least noisy attempt")
-    return best
+            window.open()  # the wait is not part of the run
+        return run_once(spec, args, connections, size, rep, window)
+
+    m = args.gate.measure(attempt, label=spec.name)
+    if not m.result.error:
+        m.result.other_cpu_pct, m.result.load_avg = m.window.other_pct, m.window.load1
+    m.result.noisy = m.noisy
+    return m.result
 
 
 # ---------------------------------------------------------------- the matrix
@@ -523,7 +534,7 @@ def summarize(runs, servers, reference):
                 server_cpu_pct=med("server_cpu_pct"), loadgen_cpu_pct=med("loadgen_cpu_pct"),
                 other_cpu_pct=med("other_cpu_pct"), load_avg=med("load_avg"),
                 server_procs=max((r.server_procs for r in good), default=0),
-                failed_runs=[r.error for r in group if r.error],
+                failed_runs=[r.error for r in group if r.error], noisy_runs=sum(r.noisy for r in good),
                 tree_changes=[f"rep {r.rep + 1}: {r.tree_changes}" for r in good if r.tree_changes])
         ref = by_server.get(reference)
         for s in by_server.values():
@@ -591,6 +602,9 @@ def notes(summaries, skipped, args):
         if s.runs and s.loadgen_cpu_pct >= 95:
             out.append(f"- {s.server} at {s.connections} conns / {s.size} B: the load generator was saturated "
                        f"({s.loadgen_cpu_pct:.0f}% CPU): throughput is capped by it; CPU/msg still holds.")
+        if s.noisy_runs:
+            out.append(f"- {s.server} at {s.connections} conns / {s.size} B: NOISY: {s.noisy_runs} of "
+                       f"{s.runs} run(s) disturbed in every attempt (the least disturbed kept).")
         if s.runs and s.other_cpu_pct > args.max_other_cpu:
             out.append(f"- {s.server} at {s.connections} conns / {s.size} B: other processes used "
                        f"{s.other_cpu_pct:.0f}% of a core during the window: expect noise.")
@@ -599,9 +613,9 @@ def notes(summaries, skipped, args):
 
 def write_json(path, runs, summaries, skipped, servers, args):
     doc = {
-        "config": {k: v for k, v in vars(args).items() if k not in ("server",)},
+        "config": {k: v for k, v in vars(args).items() if k not in ("server", "gate")},
         "servers": {s.name: s.argv for s in servers},
-        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+        "machine": {**noise.machine_state(args.gate, placement(args)), "kernel": os.uname().release},
         "runs": [asdict(r) for r in runs],
         "summary": [asdict(s) for s in summaries],
         "skipped": skipped,
@@ -712,10 +726,9 @@ def parse_args(argv=None):
     p.add_argument("--nice", type=int, default=0,
                    help="niceness for server and load generator, e.g. -10 (root) on a machine shared "
                         "with builds: they then yield their CPUs to the benchmark (default 0)")
-    p.add_argument("--max-other-cpu", type=float, default=30.0,
-                   help="%% of a core other processes may use during a window before the run counts as "
-                        "noisy (the benchmark's own softirq work shows here too) (default 30)")
-    p.add_argument("--noisy-retries", type=int, default=1, help="redo a noisy run this many times (default 1)")
+    noise.add_arguments(p, quick_help="10 connections x 64 B, one repetition of 0.5 s (smoke test)")
+    # Loopback traffic's softirq work partly runs in ksoftirqd, which counts as "other".
+    p.set_defaults(max_other_cpu=30.0)
     p.add_argument("--quiet-wait", type=float, default=60.0,
                    help="before each run, wait up to this many seconds for the machine to be "
                         "no busier than --max-other-cpu (0: don't wait; default 60)")
@@ -723,6 +736,10 @@ def parse_args(argv=None):
     p.add_argument("--plot", metavar="PREFIX", help="write PREFIX.png and PREFIX.svg (needs gnuplot)")
     args = p.parse_args(argv)
     args.loadgen = args.loadgen or str(Path(args.build_dir) / "benchmarks" / "echo_loadgen")
+    args.gate = noise.gate_from_args(args)
+    if args.quick:
+        args.connections, args.sizes, args.reps = [10], [64], 1
+        args.duration, args.warmup, args.quiet_wait = 0.5, 0.2, 0.0
     return args
 
 
@@ -780,7 +797,7 @@ def main(argv=None):
     runs, run_skips = run_matrix(servers, args)
     skipped.update(run_skips)
     summaries = summarize(runs, servers, args.reference)
-    sys.stdout.write(markdown(summaries, skipped, args))
+    noise.report(args.gate, placement(args), markdown(summaries, skipped, args))
     if args.json:
         write_json(args.json, runs, summaries, skipped, servers, args)
     if args.plot and summaries:

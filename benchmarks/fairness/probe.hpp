@@ -15,6 +15,10 @@
 
 #include <unistd.h>
 
+#include "cli.hpp"
+
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -145,20 +149,21 @@ class Probe {
       }
     }
     const double window_s = double(end - start) / 1e9;
-    std::printf("{\"server\":\"%s\",\"window_s\":%.3f,\"tick_ms\":%.3f,\"spawn_every_ms\":%.3f,",
-                server_.c_str(), window_s, double(tick_ns_) / 1e6, double(spawn_every_ns_) / 1e6);
-    print("lateness", percentiles(std::move(lateness)), pending_ticks);
-    std::printf(",");
-    print("spawn", percentiles(std::move(delay)), pending_spawns);
-    std::printf("}\n");
+    const boost::json::object report{
+        {"server", server_},
+        {"window_s", window_s},
+        {"tick_ms", double(tick_ns_) / 1e6},
+        {"spawn_every_ms", double(spawn_every_ns_) / 1e6},
+        {"lateness", json(percentiles(std::move(lateness)), pending_ticks)},
+        {"spawn", json(percentiles(std::move(delay)), pending_spawns)}};
+    std::printf("%s\n", boost::json::serialize(report).c_str());
     std::fflush(stdout);
   }
 
-  static void print(const char* name, const Percentiles& p, std::size_t pending) {
-    std::printf(
-        "\"%s\":{\"count\":%zu,\"pending\":%zu,\"p50_us\":%.1f,\"p90_us\":%.1f,"
-        "\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f}",
-        name, p.count, pending, p.p50_us, p.p90_us, p.p99_us, p.p999_us, p.max_us);
+  static boost::json::object json(const Percentiles& p, std::size_t pending) {
+    return {{"count", p.count},   {"pending", pending}, {"p50_us", p.p50_us},
+            {"p90_us", p.p90_us}, {"p99_us", p.p99_us}, {"p999_us", p.p999_us},
+            {"max_us", p.max_us}};
   }
 
   const std::string server_;
@@ -182,30 +187,18 @@ struct Options {
   double spawn_every_ms = 10.0;
 };
 
-[[noreturn]] inline void usage(const char* argv0) {
-  std::fprintf(stderr, "usage: %s [--port P] [--tick-ms T] [--spawn-every-ms S]\n", argv0);
-  std::exit(2);
-}
-
 inline Options parse_options(int argc, char** argv) {
+  namespace po = braid_cli::po;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) usage(argv[0]);
-    const char* v = argv[++i];
-    char* end = nullptr;
-    const double x = std::strtod(v, &end);
-    if (end == v || *end != '\0') usage(argv[0]);
-    if (a == "--port" && x >= 0 && x <= 65535) {
-      o.port = static_cast<unsigned short>(x);
-    } else if (a == "--tick-ms" && x > 0) {
-      o.tick_ms = x;
-    } else if (a == "--spawn-every-ms" && x > 0) {
-      o.spawn_every_ms = x;
-    } else {
-      usage(argv[0]);
-    }
-  }
+  po::options_description opts("options");
+  opts.add_options()("port", po::value(&o.port)->default_value(o.port), "0: any free port")(
+      "tick-ms", po::value(&o.tick_ms)->default_value(o.tick_ms), "ticker period (> 0)")(
+      "spawn-every-ms", po::value(&o.spawn_every_ms)->default_value(o.spawn_every_ms),
+      "spawn period (> 0)");
+  const char* usage = "[--port P] [--tick-ms T] [--spawn-every-ms S]";
+  braid_cli::parse(argc, argv, usage, opts);
+  if (!(o.tick_ms > 0) || !(o.spawn_every_ms > 0))
+    braid_cli::fail(argv[0], usage, "--tick-ms and --spawn-every-ms must be positive");
   return o;
 }
 

@@ -20,7 +20,7 @@ and server (the order rotates between rounds), it:
      server's JSON line of percentiles;
   4. other CPU = the machine's busy time in the window minus the server's and
      the load generator's, in % of one core. A window above --max-other-cpu is
-     noisy: it is rejected and the run redone (up to --noisy-retries times; if
+     noisy: it is rejected and the run redone (benchmarks/common/noise.py; up to --max-retries times; if
      every attempt is noisy the least noisy is kept and marked).
 
 Prints a markdown table (medians over the rounds) on stdout and writes it, with
@@ -159,7 +159,7 @@ def load_generator(args, port, err_path):
         lg.stdout.close()
 
 
-def measure(server, args, run, workdir):
+def measure(server, args, run, workdir, window):
     """Opens the probe's window with the load generator's, samples CPU times at both
     ends, then collects the probe's report and the load generator's result."""
     err_path = Path(workdir) / "loadgen.err"
@@ -169,10 +169,12 @@ def measure(server, args, run, workdir):
             reader = echo.LineReader(lg.stdout)
             echo.expect_phase(reader, deadline, "measure", err_path)
             server.command("start")
+            window.open([server.pid, lg.pid])
             start = sample(server.pid, lg.pid)
             echo.expect_phase(reader, deadline, "end", err_path)
             server.command("stop")
             end = sample(server.pid, lg.pid)
+            window.close()
             report = server.read_report()
             result = reader.read_json(deadline)
             lg.wait(max(0.1, deadline - time.monotonic()))
@@ -200,12 +202,12 @@ def fill_run(run, report, result, start, end):
     run.loadavg = [start["load1"], end["load1"]]
 
 
-def run_once(spec, args, rnd, attempt):
+def run_once(spec, args, rnd, attempt, window):
     run = Run(server=spec.name, round=rnd, attempt=attempt)
     with tempfile.TemporaryDirectory(prefix="fair-bench-") as workdir:
         server = ProbedServer(spec, args.server_cpu, args.nice, workdir)
         try:
-            measure(server, args, run, workdir)
+            measure(server, args, run, workdir, window)
         except echo.RunFailed as exc:
             run.error = str(exc)
         finally:
@@ -214,21 +216,21 @@ def run_once(spec, args, rnd, attempt):
 
 
 def run_quietly(spec, args, rnd):
-    """Redoes a noisy window (bounded). Returns the run kept and how many were rejected."""
-    best, rejected = None, 0
-    for attempt in range(1 + args.noisy_retries):
+    """Redoes a noisy window through the shared gate (bounded). Returns the run kept and
+    how many were rejected."""
+    attempts = iter(range(1 + args.max_retries))
+
+    def attempt(window):
         if args.quiet_wait > 0:
             echo.wait_for_quiet(args.quiet_wait, args.max_other_cpu)
-        run = run_once(spec, args, rnd, attempt)
-        if run.error or run.other_cpu_pct <= args.max_other_cpu:
-            return run, rejected
-        rejected += 1
-        echo.log(f"  noisy window rejected ({run.other_cpu_pct:.0f}% of a core used by others): {describe(run)}")
-        if best is None or run.other_cpu_pct < best.other_cpu_pct:
-            best = run
-    best.noisy = True
-    echo.log("  every attempt noisy: keeping the least noisy, marked")
-    return best, rejected
+            window.open()  # the wait is not part of the run
+        return run_once(spec, args, rnd, next(attempts), window)
+
+    m = args.gate.measure(attempt, label=spec.name)
+    if not m.result.error:
+        m.result.other_cpu_pct = m.window.other_pct
+    m.result.noisy = m.noisy
+    return m.result, m.rejected
 
 
 def run_rounds(servers, args):
@@ -335,7 +337,7 @@ def markdown(summaries, skipped, args, started, load_before, load_after):
               f"{started:%Y-%m-%d %H:%M}; load average (1/5/15 min) before "
               f"{'/'.join(f'{x:.1f}' for x in load_before)}, after {'/'.join(f'{x:.1f}' for x in load_after)}. "
               f"A window counts as noisy when other processes used more than {args.max_other_cpu:g}% of a core "
-              f"during it (up to {args.noisy_retries} retries per run)."]
+              f"during it (up to {args.max_retries} retries per run)."]
     notes = [f"- **{name} skipped**: {why}" for name, why in skipped.items()]
     for s in summaries:
         notes += [f"- {s.server}: a run failed: {err}" for err in s.failed]
@@ -410,9 +412,7 @@ def parse_args(argv=None):
                    help="niceness for server and load generator; -20 (root) on a machine shared with "
                         "builds gives them their CPUs nearly alone, though the windows still count as "
                         "noisy (default 0)")
-    p.add_argument("--max-other-cpu", type=float, default=15.0,
-                   help="%% of a core other processes may use in a window before it is noisy (default 15)")
-    p.add_argument("--noisy-retries", type=int, default=3, help="redo a noisy run up to this many times (default 3)")
+    echo.noise.add_arguments(p, quick_help="100 connections, one round of 0.5 s (smoke test)")
     p.add_argument("--quiet-wait", type=float, default=10.0,
                    help="before each run, wait up to this many seconds for the machine to be no busier "
                         "than --max-other-cpu (0: don't wait; default 10)")
@@ -421,8 +421,11 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     args.loadgen = args.loadgen or str(Path(args.build_dir) / "benchmarks" / "echo_loadgen")
     args.out = Path(args.out or Path(args.build_dir) / "fairness" / "fairness.md")
-    if min(args.connections, args.size, args.pipeline, args.rounds) < 1 or args.noisy_retries < 0:
-        p.error("--connections, --size, --pipeline and --rounds must be positive, --noisy-retries >= 0")
+    args.gate = echo.noise.gate_from_args(args)
+    if args.quick:
+        args.connections, args.rounds, args.duration, args.warmup, args.quiet_wait = 100, 1, 0.5, 0.2, 0.0
+    if min(args.connections, args.size, args.pipeline, args.rounds) < 1 or args.max_retries < 0:
+        p.error("--connections, --size, --pipeline and --rounds must be positive, --max-retries >= 0")
     return args
 
 
@@ -448,11 +451,11 @@ def main(argv=None):
     summaries = summarize(runs, servers, rejected, args)
     table = markdown(summaries, skipped, args, started, load_before, os.getloadavg())
     table += "\nCommand: `" + shlex.join([Path(sys.argv[0]).as_posix(), *(argv or sys.argv[1:])]) + "`\n"
-    sys.stdout.write(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(table)
-    doc = {"config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-           "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+    pinning = f"server on CPU {args.server_cpu}, load generator on CPU {args.load_cpu}"
+    state = echo.noise.report(args.gate, pinning, table, out=args.out)
+    doc = {"config": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k != "gate"},
+           "machine": {**state, "kernel": os.uname().release},
            "runs": [asdict(r) for r in runs], "summary": [asdict(s) for s in summaries], "skipped": skipped}
     args.out.with_suffix(".json").write_text(json.dumps(doc, indent=2) + "\n")
     echo.log(f"table: {args.out}; runs: {args.out.with_suffix('.json')}")

@@ -10,6 +10,11 @@ Round trips are measured three ways, the same for braid and the baselines: the t
 processes on different CPUs (BRAID_BENCH_CPUS=0,1: parent on CPU 0, peer on CPU 1, the
 pinning the DESIGN.md target is about), both on one CPU (taskset -c 0), and unpinned.
 Each also reports the CPU time of both processes per round trip.
+
+Every program runs inside a noise-rejecting window (benchmarks/common/noise.py): a run
+during which other processes used more than --max-other-cpu % of a core is re-run (at most
+--max-retries times, then reported NOISY); the machine state is written above the report.
+--quick: one round, 1/20 of the sizes, one spin value (a smoke test, not figures).
 """
 import argparse
 import os
@@ -18,6 +23,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "common"))
+import noise  # noqa: E402
 
 
 PINNINGS = (("two cpus", {"BRAID_BENCH_CPUS": "0,1"}, None),
@@ -25,7 +32,14 @@ PINNINGS = (("two cpus", {"BRAID_BENCH_CPUS": "0,1"}, None),
             ("unpinned", {}, None))
 
 
+GATE = noise.Gate()
+
+
 def run(cmd, env_extra=None, pin=None):
+    return GATE.measure(lambda window: run_once(cmd, env_extra, pin), label=noise.label(cmd)).result
+
+
+def run_once(cmd, env_extra=None, pin=None):
     env = dict(os.environ)
     env.pop("BRAID_BENCH_CPUS", None)
     env.update(env_extra or {})
@@ -42,8 +56,14 @@ def main():
     ap.add_argument("--bin", required=True, help="folder with pool_bench and pipe_pingpong")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--spins", default="0,5,20,50", help="BRAID_POOL_SPIN_US values")
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--out", default=None, help="also write the report (with the machine state) here")
+    noise.add_arguments(ap)
     args = ap.parse_args()
+    global GATE
+    GATE = noise.gate_from_args(args)
+    scale = 20 if args.quick else 1
+    if args.quick:
+        args.rounds, args.spins = 1, args.spins.split(",")[0]
     pool_bench = os.path.join(args.bin, "pool_bench")
     pingpong = os.path.join(args.bin, "pipe_pingpong")
     python = "/usr/bin/python3"
@@ -60,19 +80,19 @@ def main():
         print(f"round {r + 1}/{args.rounds}", file=sys.stderr)
         for tag, env, pin in PINNINGS:
             for key, cmd, extra in (
-                    (("pipe", tag), [pingpong, "20000", "1000"], {}),
-                    (("socket", tag), [pingpong, "20000", "1000", "socket"], {}),
-                    *(((("braid", tag, s), [pool_bench, "rtt", "20000", "1000"],
+                    (("pipe", tag), [pingpong, str(20000 // scale), str(1000 // scale)], {}),
+                    (("socket", tag), [pingpong, str(20000 // scale), str(1000 // scale), "socket"], {}),
+                    *(((("braid", tag, s), [pool_bench, "rtt", str(20000 // scale), str(1000 // scale)],
                         {"BRAID_POOL_SPIN_US": s}) for s in spins))):
                 out = run(cmd, {**env, **extra}, pin=pin)
                 add(key, out["rtt_us"])
                 add(("cpu",) + key, out["cpu_us"])
-        add(("python rtt",), run([python, pybench, "rtt", "5000", "500"])["rtt_us"])
-        add(("python map",), run([python, pybench, "map", "1000000", "5"])["map_items_per_s"])
+        add(("python rtt",), run([python, pybench, "rtt", str(5000 // scale), str(500 // scale)])["rtt_us"])
+        add(("python map",), run([python, pybench, "map", str(1000000 // scale), "5"])["map_items_per_s"])
         for s in dict.fromkeys(spins[:1] + spins[-1:]):
-            add(("braid map", s), run([pool_bench, "map", "1000000", "5"],
+            add(("braid map", s), run([pool_bench, "map", str(1000000 // scale), "5"],
                                       {"BRAID_POOL_SPIN_US": s})["map_items_per_s"])
-        cpu = run([pool_bench, "cpu", "16", "25"])
+        cpu = run([pool_bench, "cpu", "16", str(25 // scale or 1)])
         add(("cpu seq",), cpu["seq_s"])
         add(("cpu pool",), cpu["pool_s"])
         add(("cpu speedup",), cpu["speedup"])
@@ -118,11 +138,8 @@ def main():
     lines.append(f"Sequential {med[('cpu seq',)]:.3f} s, pool of {ncpu} "
                  f"{med[('cpu pool',)]:.3f} s: speed-up {med[('cpu speedup',)]:.2f}× "
                  f"(ideal {ncpu}×).\n")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    noise.report(GATE, "round trips: see each row (two cpus: parent on CPU 0, worker on CPU 1); "
+                 "map and the CPU-bound rows unpinned", "\n".join(lines), out=args.out)
     print("raw:", {str(k): v for k, v in res.items()}, file=sys.stderr)
 
 

@@ -5,13 +5,21 @@
 // Rounds alternate braid and baseline; the report gives medians, ratios, and CPU time per
 // operation (user + system, this process and its reaped children).
 //
-//   process_bench [--rounds R] [--python /usr/bin/python3]
+//   process_bench [--rounds R] [--python /usr/bin/python3] [--start-round K] [--quick]
+//                 [--json FILE]
+//
+// --json writes every round's samples (benchmarks/process/run_process_bench.py runs one
+// round per noise-checked window with --rounds 1 --start-round K, K keeping the order
+// alternating). --quick: a tenth of the operations (a smoke test).
 //
 // BRAID_BENCH_CPUS="P,C" pins this process to CPU P and the ping-pong peers to CPU C
 // (../pool/bench_cpu.h); spawned children that just exit inherit CPU P.
 #include <braid/process.hpp>
 
 #include "../pool/bench_cpu.h"
+#include "cli.hpp"
+
+#include <boost/json.hpp>
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -21,7 +29,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -167,41 +175,68 @@ void report(const char* what, const char* a_name, const char* b_name, const Resu
               wa / wb, target, median(r.cpu_a) / median(r.cpu_b));
 }
 
+boost::json::object samples(const std::vector<double>& wall, const std::vector<double>& cpu) {
+  return {{"wall_us", boost::json::value_from(wall)}, {"cpu_us", boost::json::value_from(cpu)}};
+}
+
+void write_json(const std::string& path, const Result& spawn, const Result& ping,
+                const Result& queue, const std::vector<double>& py_rate) {
+  const boost::json::object doc{{"spawn",
+                                 {{"braid", samples(spawn.wall_a, spawn.cpu_a)},
+                                  {"baseline", samples(spawn.wall_b, spawn.cpu_b)}}},
+                                {"pingpong",
+                                 {{"braid", samples(ping.wall_a, ping.cpu_a)},
+                                  {"baseline", samples(ping.wall_b, ping.cpu_b)}}},
+                                {"queue", {{"braid", samples(queue.wall_a, queue.cpu_a)}}},
+                                {"python_queue_items_per_s", boost::json::value_from(py_rate)}};
+  std::ofstream(path) << boost::json::serialize(doc) << "\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int rounds = 7;
-  std::string python = "/usr/bin/python3";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--python") == 0) python = argv[i + 1];
-  }
+  namespace po = braid_cli::po;
+  int rounds = 7, start_round = 0;
+  std::string python = "/usr/bin/python3", json;
+  po::options_description opts("options");
+  opts.add_options()("rounds", po::value(&rounds)->default_value(rounds), "rounds (>= 1)")(
+      "python", po::value(&python)->default_value(python), "interpreter for the Queue baseline")(
+      "start-round", po::value(&start_round)->default_value(0),
+      "index of the first round (the order alternates by it; Python runs in rounds 0-2)")(
+      "json", po::value(&json), "also write every round's samples to FILE")(
+      "quick", "a tenth of the operations (smoke test)");
+  const char* usage = "[--rounds R] [--python PATH] [--start-round K] [--quick] [--json FILE]";
+  const auto vm = braid_cli::parse(argc, argv, usage, opts);
+  if (rounds < 1 || start_round < 0)
+    braid_cli::fail(argv[0], usage, "--rounds must be positive, --start-round not negative");
   bench_pin_self();
-  constexpr int kSpawns = 200, kPings = 20000, kItems = 200000, kPyItems = 50000;
+  const int scale = vm.count("quick") != 0 ? 10 : 1;
+  const int kSpawns = 200 / scale, kPings = 20000 / scale, kItems = 200000 / scale,
+            kPyItems = 50000 / scale;
 
   Result spawn, ping, queue;
   std::vector<double> py_rate, braid_rate;
   braid_spawn(10);  // warm up: the hub, the reaper, the stack pool
-  for (int r = 0; r < rounds; ++r) {
+  for (int r = start_round; r < start_round + rounds; ++r) {
     const bool braid_first = r % 2 == 0;  // alternate the order too
     Sample a{}, b{};
     if (braid_first) {
-      a = measure(kSpawns, [] { braid_spawn(kSpawns); });
-      b = measure(kSpawns, [] { bare_spawn(kSpawns); });
+      a = measure(kSpawns, [&] { braid_spawn(kSpawns); });
+      b = measure(kSpawns, [&] { bare_spawn(kSpawns); });
     } else {
-      b = measure(kSpawns, [] { bare_spawn(kSpawns); });
-      a = measure(kSpawns, [] { braid_spawn(kSpawns); });
+      b = measure(kSpawns, [&] { bare_spawn(kSpawns); });
+      a = measure(kSpawns, [&] { braid_spawn(kSpawns); });
     }
     spawn.add(a, b);
     if (braid_first) {
-      a = measure(kPings, [] { braid_pingpong(kPings); });
-      b = measure(kPings, [] { raw_pingpong(kPings); });
+      a = measure(kPings, [&] { braid_pingpong(kPings); });
+      b = measure(kPings, [&] { raw_pingpong(kPings); });
     } else {
-      b = measure(kPings, [] { raw_pingpong(kPings); });
-      a = measure(kPings, [] { braid_pingpong(kPings); });
+      b = measure(kPings, [&] { raw_pingpong(kPings); });
+      a = measure(kPings, [&] { braid_pingpong(kPings); });
     }
     ping.add(a, b);
-    const Sample q = measure(kItems, [] { braid_queue(kItems); });
+    const Sample q = measure(kItems, [&] { braid_queue(kItems); });
     queue.wall_a.push_back(q.wall_us);
     queue.cpu_a.push_back(q.cpu_us);
     braid_rate.push_back(1e6 / q.wall_us);
@@ -209,8 +244,9 @@ int main(int argc, char** argv) {
       const double s = python_queue_seconds(python, kPyItems);
       if (s > 0) py_rate.push_back(kPyItems / s);
     }
-    std::fprintf(stderr, "round %d/%d done\n", r + 1, rounds);
+    std::fprintf(stderr, "round %d/%d done\n", r - start_round + 1, rounds);
   }
+  if (!json.empty()) write_json(json, spawn, ping, queue, py_rate);
   std::printf("| benchmark | variant | median per op | median CPU per op |\n|---|---|---|---|\n");
   report("Process start+join", "braid Process", "fork+_exit+waitpid", spawn, "≤ 1.5×");
   report("Pipe round trip", "braid Pipe send/recv<int>", "raw pipe ping-pong", ping, "≤ 1.5×");

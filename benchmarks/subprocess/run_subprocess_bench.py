@@ -9,6 +9,12 @@ Every round runs each contender once (N children each), in an order that rotates
 round to round, so drifting load hits all of them alike. Reported: the median over
 rounds of each contender's mean time per child, and the median of the per-round ratios
 to the bare posix_spawn loop of the same round.
+
+Every run is a noise-rejecting window (benchmarks/common/noise.py): a run during which
+other processes used more than --max-other-cpu % of a core is re-run (at most
+--max-retries times, then reported NOISY); the machine state is written above the report.
+The report goes to stdout, and to --out when given (docs/benchmarks-subprocess.md is
+refreshed deliberately: scripts/update_benchmark_docs.sh). --quick: 2 rounds, 20 children.
 """
 import argparse
 import datetime
@@ -21,9 +27,17 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'common'))
+import noise  # noqa: E402
+
+GATE = noise.Gate()
 
 
 def run(cmd):
+    return GATE.measure(lambda window: run_once(cmd), label=noise.label(cmd)).result
+
+
+def run_once(cmd):
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
 
 
@@ -52,8 +66,13 @@ def main():
     ap.add_argument('--python', default='/usr/bin/python3')
     ap.add_argument('--pin-cpu', type=int, default=1 if (os.cpu_count() or 1) > 1 else -1,
                     help='CPU for the pinned pass (taskset -c); -1: no pinned pass')
-    ap.add_argument('--out', default=os.path.join(ROOT, 'docs', 'benchmarks-subprocess.md'))
+    ap.add_argument('--out', help='also write the report here')
+    noise.add_arguments(ap)
     a = ap.parse_args()
+    global GATE
+    GATE = noise.gate_from_args(a)
+    if a.quick:
+        a.rounds, a.n, a.children = 2, 20, 10
     bench = os.path.join(a.bin_dir, 'subprocess_bench')
     base = os.path.join(a.bin_dir, 'spawn_baseline')
     n = str(a.n)
@@ -83,7 +102,7 @@ def main():
     conc, idle = [], []
     pat = re.compile(r'(\w+)=([\d.]+)')
     for r in range(a.rounds):
-        pair = [('c', [bench, 'concurrent', str(a.children), a.sleep]), ('i', [bench, 'idle-ticker', '300'])]
+        pair = [('c', [bench, 'concurrent', str(a.children), a.sleep]), ('i', [bench, 'idle-ticker', '50' if a.quick else '300'])]
         if r % 2:
             pair.reverse()
         for kind, cmd in pair:
@@ -186,9 +205,9 @@ def main():
                      f'{c["p99_late_ms"]:.2f} | {c["hub_cpu_ms"]:.1f} | {d["max_late_ms"]:.2f} | '
                      f'{d["p99_late_ms"]:.2f} | {d["hub_cpu_ms"]:.1f} |')
     lines.append('')
-    with open(a.out, 'w') as f:
-        f.write('\n'.join(lines))
-    print(f'wrote {a.out}', file=sys.stderr)
+    pinning = (f'unpinned, then every contender on CPU {a.pin_cpu} (pinned pass)' if pinned
+               else 'unpinned')
+    noise.report(GATE, pinning, '\n'.join(lines), out=a.out)
 
 
 if __name__ == '__main__':

@@ -12,6 +12,8 @@
 //   subprocess_bench idle-ticker MS  the ticker alone for MS ms: the machine's own floor
 #include <braid/process/subprocess.hpp>
 
+#include "cli.hpp"
+
 #include <time.h>
 
 #include <algorithm>
@@ -112,16 +114,41 @@ int idle_ticker(int ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "run" && argc == 3) {
-    const int n = std::atoi(argv[2]);
+  namespace po = braid_cli::po;
+  std::string mode;
+  std::vector<std::string> rest;
+  po::options_description opts("arguments");
+  opts.add_options()("mode", po::value(&mode)->required(),
+                     "run, run-busy, concurrent, idle-ticker")("args", po::value(&rest),
+                                                               "the mode's arguments");
+  po::positional_options_description pos;
+  pos.add("mode", 1).add("args", -1);
+  const char* usage = "run N | run-busy N | concurrent K SECONDS | idle-ticker MS";
+  braid_cli::parse(argc, argv, usage, opts, pos);
+  auto count = [&](std::size_t i) {  // a positive whole number
+    std::size_t used = 0;
+    int v = 0;
+    try {
+      v = std::stoi(rest[i], &used);
+    } catch (const std::exception&) {
+    }
+    if (used != rest[i].size() || v < 1)
+      braid_cli::fail(argv[0], usage, "'" + rest[i] + "' is not a positive whole number");
+    return v;
+  };
+  const std::size_t want = mode == "concurrent" ? 2 : 1;
+  if (rest.size() != want)
+    braid_cli::fail(argv[0], usage,
+                    "'" + mode + "' takes " + std::to_string(want) + " argument(s)");
+  if (mode == "run") {
+    const int n = count(0);
     const auto start = Clock::now();
     run_true(n);
     std::printf("%.1f\n", us_since(start) / n);
     return 0;
   }
-  if (mode == "run-busy" && argc == 3) {
-    const int n = std::atoi(argv[2]);
+  if (mode == "run-busy") {
+    const int n = count(0);
     bool stop = false;
     auto other = braid::spawn([&] {
       while (!stop) braid::sleep(5ms);
@@ -137,10 +164,7 @@ int main(int argc, char** argv) {
     std::printf("%.1f\n", per);
     return 0;
   }
-  if (mode == "concurrent" && argc == 4) return concurrent(std::atoi(argv[2]), argv[3]);
-  if (mode == "idle-ticker" && argc == 3) return idle_ticker(std::atoi(argv[2]));
-  std::fprintf(stderr,
-               "usage: subprocess_bench run N | run-busy N | concurrent K SECONDS | "
-               "idle-ticker MS\n");
-  return 2;
+  if (mode == "concurrent") return concurrent(count(0), rest[1]);
+  if (mode == "idle-ticker") return idle_ticker(count(0));
+  braid_cli::fail(argv[0], usage, "unknown mode '" + mode + "'");
 }

@@ -5,6 +5,12 @@ table with braid/Python ratios, writes it as markdown, and plots it with gnuplot
 
 Usage: run.py --bin BUILD/benchmarks/sync_vs_async [--quick] [--markdown FILE]
               [--plot PREFIX]   (writes PREFIX.png and PREFIX.svg)
+              [--max-other-cpu PCT] [--max-retries N]
+
+Each program runs inside a noise-rejecting window (benchmarks/common/noise.py): a run
+during which other processes used more than --max-other-cpu % of a core is re-run, at
+most --max-retries times, then reported NOISY. The machine state is written above the
+table. Unpinned: the pool rows need both CPUs.
 """
 import argparse
 import json
@@ -16,10 +22,16 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "common"))
+import noise  # noqa: E402
 PYTHON = "/usr/bin/python3"
 
 
-def run_json(cmd):
+def run_json(cmd, gate, label):
+    return gate.measure(lambda window: run_json_once(cmd), label=label).result
+
+
+def run_json_once(cmd):
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
     try:
@@ -128,22 +140,21 @@ def _has_cairo():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--markdown")
+    ap.add_argument("--markdown", help="also write the machine state and the table to this file")
+    ap.add_argument("--json", help="write the machine state to this file")
     ap.add_argument("--plot")
+    noise.add_arguments(ap, quick_help="smaller workloads (the programs' own --quick)")
     args = ap.parse_args()
+    gate = noise.gate_from_args(args)
     extra = ["--quick"] if args.quick else []
-    braid_rows = run_json([args.bin] + extra)
+    braid_rows = run_json([args.bin] + extra, gate, "braid")
     py_rows = []
     if have_gevent():
-        py_rows = run_json([PYTHON, os.path.join(HERE, "sync_vs_async.py")] + extra)
+        py_rows = run_json([PYTHON, os.path.join(HERE, "sync_vs_async.py")] + extra, gate, "python")
     else:
         print("python3-gevent is not installed: Python columns are n/a", file=sys.stderr)
-    text = table(merge(braid_rows, py_rows))
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(text + "\n")
+    noise.report(gate, "unpinned (the pool rows use both CPUs)", table(merge(braid_rows, py_rows)),
+                 out=args.markdown, json_out=args.json)
     if args.plot:
         os.makedirs(os.path.dirname(os.path.abspath(args.plot)), exist_ok=True)
         plot(braid_rows, py_rows, args.plot)

@@ -9,12 +9,14 @@
 //
 // Prints a table; with --json FILE writes the figures for the plot/driver script.
 // Usage: sync_vs_async [--quick] [--json FILE]
+#include "cli.hpp"
+
+#include <boost/json.hpp>
 #include <braid/braid.hpp>
 
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -111,12 +113,12 @@ void cpu_bound(std::vector<Row>& rows, std::uint64_t iterations, unsigned tasks)
   std::uint64_t check = 0;
   for (auto n : work) check += sum_loop(n);
   rows.push_back({name, "sequential", since(t0), -1});
-  braid::process::Pool pool;  // one worker per CPU
+  braid::process::Pool pool;               // one worker per CPU
   pool.apply(sum_loop, std::uint64_t{1});  // workers are warm before timing
   t0 = Clock::now();
   auto results = pool.map(sum_loop, work, 1);
-  rows.push_back({name, fmt::format("pool of {} processes", braid::process::cpu_count()),
-                  since(t0), -1});
+  rows.push_back(
+      {name, fmt::format("pool of {} processes", braid::process::cpu_count()), since(t0), -1});
   std::uint64_t got = 0;
   for (auto r : results) got += r;
   if (got != check) throw std::runtime_error("pool results differ from the sequential run");
@@ -131,50 +133,45 @@ void print_table(const std::vector<Row>& rows) {
 }
 
 void write_json(const std::vector<Row>& rows, const std::string& path, std::uint16_t port) {
-  std::ofstream out(path);
-  out << "{\"echo_port\": " << port << ", \"rows\": [\n";
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto& r = rows[i];
-    out << fmt::format("  {{\"workload\": \"{}\", \"mode\": \"{}\", \"seconds\": {:.6f}, "
-                       "\"kib_per_task\": {:.3f}}}{}\n",
-                       r.workload, r.mode, r.seconds, r.kib_per_task,
-                       i + 1 < rows.size() ? "," : "");
+  boost::json::array out;
+  for (const auto& r : rows) {
+    out.push_back({{"workload", r.workload},
+                   {"mode", r.mode},
+                   {"seconds", r.seconds},
+                   {"kib_per_task", r.kib_per_task}});
   }
-  out << "]}\n";
+  std::ofstream(path) << boost::json::serialize(
+                             boost::json::object{{"echo_port", port}, {"rows", std::move(out)}})
+                      << "\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
+  namespace po = braid_cli::po;
   std::string json;
-  bool hold_server = false;  // keep the echo server up for the Python client (driver)
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) {
-      quick = true;
-    } else if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
-      json = argv[++i];
-    } else if (std::strcmp(argv[i], "--hold-server") == 0) {
-      hold_server = true;
-    } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--json FILE] [--hold-server]\n", argv[0]);
-      return 2;
-    }
-  }
+  po::options_description opts("options");
+  opts.add_options()("quick", "smaller workloads")("json", po::value(&json),
+                                                   "also write the figures to FILE")(
+      "hold-server", "keep the echo server up afterwards, until Enter (for the Python client)");
+  const auto vm = braid_cli::parse(argc, argv, "[--quick] [--json FILE] [--hold-server]", opts);
+  const bool quick = vm.count("quick") != 0;
+  const bool hold_server = vm.count("hold-server") != 0;
 
   // The echo server lives on its own hub thread, so the client side measures only itself.
   braid::HubThread server_thread;
   std::unique_ptr<braid::net::StreamServer> server;  // created and destroyed on its thread
   auto server_port = server_thread.submit([&server] {
-    server = std::make_unique<braid::net::StreamServer>("127.0.0.1", 0, [](braid::net::TcpStream& s) {
-      char buf[4096];
-      for (;;) {
-        const std::size_t n = s.recv(std::span<char>(buf, sizeof buf));
-        if (n == 0) return;
-        braid::sleep(kServerDelay);  // a slow backend
-        s.sendall(std::string_view(buf, n));
-      }
-    });
+    server =
+        std::make_unique<braid::net::StreamServer>("127.0.0.1", 0, [](braid::net::TcpStream& s) {
+          char buf[4096];
+          for (;;) {
+            const std::size_t n = s.recv(std::span<char>(buf, sizeof buf));
+            if (n == 0) return;
+            braid::sleep(kServerDelay);  // a slow backend
+            s.sendall(std::string_view(buf, n));
+          }
+        });
     server->start();
     return server->port();
   });
