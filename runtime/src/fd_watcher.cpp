@@ -58,7 +58,23 @@ std::unique_ptr<boost::asio::posix::stream_descriptor> register_duplicate(
   return desc;
 }
 
-FdWatcher::~FdWatcher() { release(); }
+void restore_blocking(int fd) noexcept {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK) != 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+FdWatcher::~FdWatcher() { release(); }  // then owned_, if any, closes the descriptor
+
+void FdWatcher::wait_once(int fd, bool writable, std::optional<Duration> timeout,
+                          const char* what) {
+  FdWatcher watcher(fd);
+  watcher.one_wait_ = true;
+  if (writable) {
+    watcher.wait_writable(timeout, what);
+  } else {
+    watcher.wait_readable(timeout, what);
+  }
+}
 
 bool FdWatcher::registered() const noexcept {
   return desc_ != nullptr && generation_ == fork_generation();
@@ -87,8 +103,7 @@ std::size_t FdWatcher::read_some(void* buf, std::size_t n, std::optional<Duratio
     Hub& hub = Hub::current();
     Desc* desc = registration(hub, what);
     if (desc == nullptr) {
-      braid::detail::wait_fd(fd_, false, timeout, what);
-      may_have_data_ = true;
+      wait_readable(timeout, what);  // from another thread: a registration of its own
       continue;
     }
     std::size_t got = 0;
@@ -107,38 +122,67 @@ std::size_t FdWatcher::read_some(void* buf, std::size_t n, std::optional<Duratio
   }
 }
 
+// The waits name the descriptor as it was when they began: close() may run meanwhile.
 void FdWatcher::wait_readable(std::optional<Duration> timeout, const char* what) {
-  Desc* desc = registration(Hub::current(), what);
-  if (desc == nullptr) {
-    braid::detail::wait_fd(fd_, false, timeout, what);
-  } else {
-    wait(*desc, false, timeout, what);
-  }
+  const int fd = fd_;
+  const boost::system::error_code ec = await(false, timeout, what);
+  if (ec) throw_wait_error(ec, fd, timeout, what);
   may_have_data_ = true;
 }
 
+bool FdWatcher::wait_readable_within(std::optional<Duration> timeout, const char* what) {
+  const int fd = fd_;
+  const boost::system::error_code ec = await(false, timeout, what);
+  if (ec == boost::asio::error::timed_out) return false;
+  if (ec) throw_wait_error(ec, fd, timeout, what);
+  may_have_data_ = true;
+  return true;
+}
+
 void FdWatcher::wait_writable(std::optional<Duration> timeout, const char* what) {
+  const int fd = fd_;
+  const boost::system::error_code ec = await(true, timeout, what);
+  if (ec) throw_wait_error(ec, fd, timeout, what);
+}
+
+boost::system::error_code FdWatcher::await(bool writable, std::optional<Duration> timeout,
+                                           const char* what) {
   Hub& hub = Hub::current();
-  if (registration(hub, what) == nullptr) {
-    braid::detail::wait_fd(fd_, true, timeout, what);
-    return;
+  if (desc_ != nullptr && generation_ != fork_generation()) forget_parents();
+  if (desc_ != nullptr && hub_ != &hub) {
+    // Registered with another thread's hub: this wait registers with ours, for itself.
+    FdWatcher here(fd_);
+    here.one_wait_ = one_wait_;
+    return here.await(writable, timeout, what);
   }
+  if (!writable) return await_on(*registration(hub, what), false, timeout);
+  // Waiting to write is rare (a full pipe), so it registers for this wait only: interest
+  // in writability kept on the persistent registration would wake the hub whenever the
+  // peer reads. The persistent one is made for the reads to come, unless there are none.
+  if (!one_wait_) (void)registration(hub, what);
   hub.check_interrupt();
   const std::unique_ptr<Desc> desc = register_duplicate(hub.context(), fd_, what);
+  if (desc_ == nullptr) generation_ = fork_generation();  // what release() checks
   write_desc_ = desc.get();
   struct Clear {
     FdWatcher& w;
     ~Clear() { w.write_desc_ = nullptr; }
   } clear{*this};
-  wait(*desc, true, timeout, what);
+  return await_on(*desc, true, timeout);
 }
 
-void FdWatcher::wait(Desc& desc, bool writable, std::optional<Duration> timeout, const char* what) {
-  const auto type = writable ? Desc::wait_write : Desc::wait_read;
-  const boost::system::error_code ec =
-      await_op([&](auto handler) { desc.async_wait(type, std::move(handler)); }, timeout,
-               WaitInfo{writable ? "fd writable" : "fd readable", fd_});
-  if (ec) throw_wait_error(ec, fd_, timeout, what);
+boost::system::error_code FdWatcher::await_on(Desc& desc, bool writable,
+                                              std::optional<Duration> timeout) {
+  // A caller's blocking descriptor must come back blocking (a later plain read() would
+  // fail with EAGAIN): its mode is put back as soon as the wait is registered (Asio
+  // remembers it set the mode and never sets it again for this registration).
+  int make_blocking = -1;
+  if (one_wait_) {
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags >= 0 && (flags & O_NONBLOCK) == 0) make_blocking = fd_;
+  }
+  return await_ready(desc, writable, timeout,
+                     WaitInfo{writable ? "fd writable" : "fd readable", fd_}, make_blocking);
 }
 
 FdWatcher::Desc* FdWatcher::registration(Hub& hub, const char* what) {
@@ -179,6 +223,14 @@ void FdWatcher::release() noexcept {
     unlink();
   }
   may_have_data_ = true;
+}
+
+void FdWatcher::close() noexcept {
+  release();
+  if (owned_) {
+    owned_.reset();
+    fd_ = -1;
+  }
 }
 
 void FdWatcher::link(Hub& hub) noexcept {
