@@ -124,8 +124,11 @@ std::vector<std::size_t> chunk_starts(std::size_t n, std::size_t chunksize) {
   return starts;
 }
 
-RequestWriter::RequestWriter(std::uint64_t id, Trampoline t, std::uintptr_t fn)
-    : frame_(kFrameHeaderSize), sink_(frame_), os_(&sink_), ar_(os_) {
+RequestWriter::RequestWriter(std::uint64_t id, Trampoline t, std::uintptr_t fn,
+                             std::vector<std::byte> buffer)
+    : frame_(std::move(buffer)), sink_(frame_), os_(&sink_), ar_(os_) {
+  frame_.clear();
+  frame_.resize(kFrameHeaderSize);
   ar_(id, static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(t)),
       static_cast<std::uint64_t>(fn));
 }

@@ -171,6 +171,29 @@ void PoolCore::fail(Job& job, std::exception_ptr e) {
   job_finished();
 }
 
+std::vector<std::byte> PoolCore::take_buffer(std::size_t size) {
+  std::vector<std::byte> b;
+  if (!spare_.empty() && spare_.back().capacity() >= size) {
+    b = std::move(spare_.back());
+    spare_.pop_back();
+    spare_bytes_ -= b.capacity();
+  }
+  b.reserve(size);
+  return b;
+}
+
+void PoolCore::recycle(std::vector<std::byte>&& buf) noexcept {
+  const std::size_t cap = buf.capacity();
+  if (cap == 0 || cap > kRecycledFrame || spare_bytes_ + cap > kRecycledBytes) return;
+  try {
+    spare_.push_back(std::move(buf));
+  } catch (...) {
+    return;  // out of memory for the list: the buffer is simply freed
+  }
+  spare_.back().clear();
+  spare_bytes_ += cap;
+}
+
 void PoolCore::cancel_queued(const Sink* sink) noexcept {
   const std::size_t n = backlog_.erase_sink(sink);
   outstanding_ -= std::min(n, outstanding_);

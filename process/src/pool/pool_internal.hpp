@@ -36,6 +36,11 @@ inline constexpr std::size_t kPipelineDepth = 4;
 /// Tasks averaging less than this are "quick". Until a reply has told us, tasks are slow.
 inline constexpr std::chrono::nanoseconds kQuickTaskTime{1'000'000};
 
+/// Request buffers a pool keeps for reuse (PoolCore::recycle): none larger than
+/// kRecycledFrame, at most kRecycledBytes in all.
+inline constexpr std::size_t kRecycledFrame = std::size_t{256} << 10;
+inline constexpr std::size_t kRecycledBytes = std::size_t{8} << 20;
+
 /// How long the parent and the workers poll for a reply / the next task before sleeping.
 /// Read once from BRAID_POOL_SPIN_US (microseconds) for measurements; see
 /// docs/benchmarks-pool.md for why the default is what it is.

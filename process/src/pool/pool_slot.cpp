@@ -277,6 +277,7 @@ bool Slot::handle_reply(Proc& p, std::span<const std::byte> payload) {
   ++p.replied;
   core_.note_run_time(head.run_time);
   core_.complete(job, head.status, ar);
+  core_.recycle(std::move(job.request));
   return true;
 }
 

@@ -129,6 +129,13 @@ class PoolCore {
   void submit(std::vector<Job> jobs);
   /// Routes a decided sink: straight to publish(), or through the callback coroutine.
   void settle(std::shared_ptr<Sink> sink);
+  /// An empty buffer for a request frame of about `size` bytes: one a finished job gave
+  /// back (see recycle) when it is large enough, else a new one.
+  std::vector<std::byte> take_buffer(std::size_t size);
+  /// Keeps a finished job's request buffer for the next frames, up to kRecycledBytes in
+  /// all: a map of small chunks then reuses warm memory instead of allocating, faulting
+  /// in and freeing every frame.
+  void recycle(std::vector<std::byte>&& buf) noexcept;
 
   void close() noexcept;
   void join();
@@ -195,6 +202,8 @@ class PoolCore {
   std::unique_ptr<Task<void>> callback_task_;  // runs callbacks_, spawned on first use
   WaitQueue callback_wake_;                    // the callback coroutine, parked when idle
   WaitQueue idle_waiters_;                     // join(), parked until nothing is in flight
+  std::vector<std::vector<std::byte>> spare_;  // recycled request buffers, most recent last
+  std::size_t spare_bytes_ = 0;                // their capacities, summed
 };
 
 }  // namespace braid::process::detail

@@ -156,6 +156,38 @@ void load_items(InArchive& ar, T* p, std::size_t n) {
   }
 }
 
+/// A worker's array for a map chunk's items or results (`Which` tells the two apart).
+/// Plain numbers are overwritten before they are read, so they get no zeroing, and an
+/// array of up to kScratchKept bytes is kept from chunk to chunk: a million trivial items
+/// must not cost a fresh, zeroed, page-faulted array per chunk. Other types are
+/// value-initialised in a fresh array, as before.
+inline constexpr std::size_t kScratchKept = std::size_t{1} << 20;
+
+template <class T, int Which>
+class ChunkArray {
+ public:
+  explicit ChunkArray(std::size_t n) {
+    if constexpr (bulk_v<T>) {
+      static thread_local std::vector<T> kept;
+      if (n * sizeof(T) <= kScratchKept) {
+        if (kept.size() < n) kept.resize(n);
+        p_ = kept.data();
+        return;
+      }
+      own_.reset(new T[n]);  // NOLINT: default-initialised on purpose (no zeroing)
+    } else {
+      own_.reset(new T[n]());
+    }
+    p_ = own_.get();
+  }
+  T& operator[](std::size_t i) noexcept { return p_[i]; }
+  T* get() noexcept { return p_; }
+
+ private:
+  std::unique_ptr<T[]> own_;
+  T* p_ = nullptr;
+};
+
 /// Reads a size tag and checks it against what the caller expects.
 std::size_t load_count(InArchive& ar, std::size_t expected);
 
@@ -181,7 +213,7 @@ void map_trampoline(std::uintptr_t fn, InArchive& in, OutArchive& out) {
   cereal::size_type n = 0;
   in(cereal::make_size_tag(n));
   if (n > (std::size_t{1} << 40) / (sizeof(E) + 1)) throw_decode_error("map chunk", "absurd size");
-  std::unique_ptr<E[]> items(new E[n]());
+  ChunkArray<E, 0> items(n);
   load_items(in, items.get(), n);
   F f = callable_from<F>(fn);
   auto call = [&f](E& e) -> decltype(auto) {
@@ -195,7 +227,7 @@ void map_trampoline(std::uintptr_t fn, InArchive& in, OutArchive& out) {
   if constexpr (std::is_void_v<R>) {
     for (std::size_t i = 0; i < n; ++i) call(items[i]);
   } else {
-    std::unique_ptr<R[]> results(new R[n]());
+    ChunkArray<R, 1> results(n);
     for (std::size_t i = 0; i < n; ++i) results[i] = call(items[i]);
     out(cereal::make_size_tag(static_cast<cereal::size_type>(n)));
     save_items(out, results.get(), n);
@@ -204,11 +236,19 @@ void map_trampoline(std::uintptr_t fn, InArchive& in, OutArchive& out) {
 
 // ---- Requests (built in the parent)
 
+/// A map chunk's request frame besides its elements: header, id, trampoline, function
+/// word and the chunk's size tag.
+inline constexpr std::size_t kChunkFrameOverhead =
+    kFrameHeaderSize + 3 * sizeof(std::uint64_t) + sizeof(cereal::size_type);
+
 /// Starts a request frame: header space, then id, trampoline and function word. The
 /// caller appends the arguments with `ar` and then calls finish_request.
 class RequestWriter {
  public:
-  RequestWriter(std::uint64_t id, Trampoline t, std::uintptr_t fn);
+  /// `buffer`: storage to build the frame in (its contents are dropped), e.g. with the
+  /// capacity the frame will need, so it is allocated once rather than grown.
+  RequestWriter(std::uint64_t id, Trampoline t, std::uintptr_t fn,
+                std::vector<std::byte> buffer = {});
   OutArchive& archive() noexcept { return ar_; }
   std::vector<std::byte> finish();
 
