@@ -1,14 +1,18 @@
-// braid's thread pool for blocking calls. Threads start lazily, up to kMaxThreads, and
-// finish queued jobs before the process exits. Results reach the caller's hub through
-// its mailbox, which drops them if that hub is gone.
+// braid's thread pool for blocking calls: Asio's thread_pool (its queue, wake-ups and
+// worker loop) with threads attached lazily, one more whenever every started thread is
+// busy, up to kMaxThreads, so a program that never blocks starts none and one that
+// blocks once starts one. Queued jobs finish before the process exits. Results reach the
+// caller's hub through its mailbox, which drops them if that hub is gone.
 #include <braid/runtime/thread.hpp>
 
 #include <braid/runtime/log.hpp>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -20,22 +24,26 @@ constexpr std::size_t kMaxThreads = 4;
 class ThreadPool {
  public:
   ~ThreadPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
+    // wait() drops the pool's own hold on the scheduler: each attached thread returns
+    // from attach() once the queue is empty, after every queued job has run. (The
+    // destructor of thread_pool alone would stop it and abandon queued jobs.)
+    pool_.wait();
     for (auto& t : threads_) t.join();
   }
 
   void submit(std::function<void()> job) {
-    std::lock_guard lock(mutex_);
-    jobs_.push_back(std::move(job));
-    if (idle_ == 0 && threads_.size() < kMaxThreads) {
-      threads_.emplace_back([this] { work(); });
-    } else {
-      wake_.notify_one();
+    {
+      std::lock_guard lock(mutex_);
+      if (busy_.load(std::memory_order_relaxed) >= threads_.size() &&
+          threads_.size() < kMaxThreads) {
+        start_thread();
+      }
+      busy_.fetch_add(1, std::memory_order_relaxed);
     }
+    boost::asio::post(pool_, [this, job = std::move(job)] {
+      job();
+      busy_.fetch_sub(1, std::memory_order_relaxed);
+    });
   }
 
   std::size_t size() {
@@ -44,27 +52,20 @@ class ThreadPool {
   }
 
  private:
-  void work() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      ++idle_;
-      wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-      --idle_;
-      if (jobs_.empty()) return;  // stopping, and nothing left to do
-      auto job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
+  // A thread that cannot be started is an error only when there is none to run the job
+  // (which is then never queued); otherwise the started ones take it.
+  void start_thread() {
+    try {
+      threads_.emplace_back([this] { pool_.attach(); });
+    } catch (const std::system_error&) {
+      if (threads_.empty()) throw;
     }
   }
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> jobs_;
+  boost::asio::thread_pool pool_{0};  // no threads of its own: see submit()
+  std::mutex mutex_;                  // guards threads_
   std::vector<std::thread> threads_;
-  std::size_t idle_ = 0;
-  bool stopping_ = false;
+  std::atomic<std::size_t> busy_{0};  // jobs queued or running
 };
 
 std::atomic<bool> g_pool_slot_used{
