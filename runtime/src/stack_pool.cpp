@@ -1,8 +1,11 @@
 #include <braid/runtime/detail/stack_pool.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include <braid/runtime/log.hpp>
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,6 +75,45 @@ void install_guard(char* guard, std::size_t len) {
   }
 }
 
+// Installs the guard of every slot in a new slab: `count` guards of `len` bytes, `stride`
+// apart from `first`. One process_madvise(2) covers up to kGuardBatch of them where the
+// kernel takes MADV_GUARD_INSTALL that way (Linux >= 6.13): a slab of 62 default stacks
+// costs three syscalls instead of 62 madvise calls, which were a tenth of the CPU time of
+// spawning 100,000 sleepers. Whatever the batch did not cover gets install_guard.
+constexpr std::size_t kGuardBatch = 256;   // iovecs per call, well under IOV_MAX
+std::atomic<int> g_guard_batch_works{-1};  // -1 unknown, 0 no, 1 yes
+
+void install_guards(char* first, std::size_t stride, std::size_t count, std::size_t len) {
+  std::size_t done = 0;
+#if defined(SYS_process_madvise) && defined(SYS_pidfd_open)
+  if (g_guard_batch_works.load(std::memory_order_relaxed) != 0 &&
+      g_guard_install_works.load(std::memory_order_relaxed) != 0) {
+    // A pidfd of our own process, opened per slab: a cached one would name the parent
+    // after a fork, and a descriptor kept open would show in leak checks.
+    const detail::UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0U)));
+    while (pidfd && done < count) {
+      iovec iov[kGuardBatch];
+      const std::size_t n = std::min(kGuardBatch, count - done);
+      for (std::size_t i = 0; i < n; ++i) {
+        iov[i].iov_base = first + (done + i) * stride;
+        iov[i].iov_len = len;
+      }
+      const long r = ::syscall(SYS_process_madvise, pidfd.get(), iov, n, MADV_GUARD_INSTALL, 0U);
+      if (r <= 0) break;
+      const std::size_t covered = static_cast<std::size_t>(r) / len;  // whole guards only
+      g_guard_batch_works.store(1, std::memory_order_relaxed);
+      g_guard_install_works.store(1, std::memory_order_relaxed);
+      done += covered;
+      if (covered < n) break;  // partial: the rest one by one
+    }
+    // Not taken (an older kernel, a seccomp filter, no descriptor left): one by one from
+    // now on.
+    if (done == 0) g_guard_batch_works.store(0, std::memory_order_relaxed);
+  }
+#endif
+  for (std::size_t i = done; i < count; ++i) install_guard(first + i * stride, len);
+}
+
 }  // namespace
 
 std::size_t default_stack_size() noexcept {
@@ -126,12 +168,9 @@ void StackPool::add_slab(std::size_t slot_size, SizeClass& cls) {
   slabs_.emplace_back(static_cast<char*>(mem), len);
   char* base = static_cast<char*>(mem);
   cls.free.reserve(cls.free.size() + slots);
+  install_guards(base, slot_size, slots, stack_guard_size());
   // Push in reverse so the lowest addresses are handed out first.
-  for (std::size_t i = slots; i-- > 0;) {
-    char* slot = base + i * slot_size;
-    install_guard(slot, stack_guard_size());
-    cls.free.push_back(slot);
-  }
+  for (std::size_t i = slots; i-- > 0;) cls.free.push_back(base + i * slot_size);
 }
 
 StackSlot StackPool::allocate(std::size_t usable) {
