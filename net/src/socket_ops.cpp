@@ -1,12 +1,10 @@
 #include "socket_ops.hpp"
 
-#include <braid/runtime/thread.hpp>
 
 #include <fmt/format.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -198,61 +196,6 @@ std::optional<SockAddr> parse_numeric(std::string_view host, std::uint16_t port,
     return a;
   }
   return std::nullopt;
-}
-
-namespace {
-
-class GaiCategory : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "getaddrinfo"; }
-  std::string message(int ev) const override { return ::gai_strerror(ev); }
-};
-
-const GaiCategory& gai_category() {
-  static const GaiCategory c;
-  return c;
-}
-
-}  // namespace
-
-std::vector<SockAddr> resolve(std::string_view host, std::uint16_t port, int socktype,
-                              bool passive) {
-  if (auto a = parse_numeric(host, port, passive)) return {*a};
-  std::string name(host);
-  if (name.find('\0') != std::string::npos) {
-    throw std::invalid_argument("resolve: host name contains a NUL byte");
-  }
-  struct Result {
-    int rc = 0;
-    int sys_errno = 0;
-    std::vector<SockAddr> addrs;
-  };
-  // getaddrinfo blocks (DNS, /etc/hosts): run it on the thread pool.
-  Result res = braid::to_thread([&] {
-    Result r;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = socktype;
-    hints.ai_flags = passive ? AI_PASSIVE : 0;
-    addrinfo* list = nullptr;
-    const std::string service = std::to_string(port);
-    r.rc = ::getaddrinfo(name.c_str(), service.c_str(), &hints, &list);
-    if (r.rc == EAI_SYSTEM) r.sys_errno = errno;
-    for (addrinfo* p = r.rc == 0 ? list : nullptr; p != nullptr; p = p->ai_next) {
-      if (p->ai_addrlen > sizeof(sockaddr_storage)) continue;
-      SockAddr a;
-      std::memcpy(&a.storage, p->ai_addr, p->ai_addrlen);
-      a.len = p->ai_addrlen;
-      r.addrs.push_back(a);
-    }
-    if (list != nullptr) ::freeaddrinfo(list);
-    return r;
-  });
-  const std::string what = fmt::format("resolve {}", name);
-  if (res.rc == EAI_SYSTEM) throw_error(make_error(res.sys_errno), what);
-  if (res.rc != 0) throw_error(error_code(res.rc, gai_category()), what);
-  if (res.addrs.empty()) throw_error(error_code(EAI_NONAME, gai_category()), what);
-  return res.addrs;
 }
 
 SockAddr unix_address(std::string_view path) {

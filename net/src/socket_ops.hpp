@@ -58,8 +58,10 @@ int bind_tcp_socket(const SockAddr& addr, bool reuse_port);
 /// `passive`. nullopt when `host` is a name.
 std::optional<SockAddr> parse_numeric(std::string_view host, std::uint16_t port, bool passive);
 /// Resolves `host` to the addresses to try, in getaddrinfo's order. Numeric hosts are
-/// parsed in place; names go through getaddrinfo on braid's thread pool (parks).
-/// @throws std::system_error "resolve no.such.host: Name or service not known".
+/// parsed in place; names go through Asio's resolver (getaddrinfo on its thread) while
+/// the caller parks (resolve.cpp). `socktype` SOCK_DGRAM resolves for UDP, else TCP.
+/// @throws std::system_error "resolve no.such.host: Host not found (authoritative)";
+/// std::invalid_argument when the name holds a NUL byte.
 std::vector<SockAddr> resolve(std::string_view host, std::uint16_t port, int socktype,
                               bool passive);
 /// A Unix-domain address ('@' prefix = abstract). @throws std::invalid_argument when
