@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -80,23 +81,15 @@ using EventPtr = std::shared_ptr<braid::Event>;
 class Store {
  public:
   ManagerReply handle(const ManagerRequest& rq) {
-    ManagerReply r;
-    auto fail = [&](const std::exception& e, ManagerErrorKind kind) {
-      r.ok = false;
-      r.error = e.what();
-      r.kind = kind;
-      r.values.clear();
-    };
     try {
-      dispatch(rq, r.values);
+      return dispatch(rq);
     } catch (const QueueEmpty& e) {
-      fail(e, ManagerErrorKind::queue_empty);
+      return ManagerFailure{ManagerErrorKind::queue_empty, e.what()};
     } catch (const QueueFull& e) {
-      fail(e, ManagerErrorKind::queue_full);
+      return ManagerFailure{ManagerErrorKind::queue_full, e.what()};
     } catch (const std::exception& e) {
-      fail(e, ManagerErrorKind::error);
+      return ManagerFailure{ManagerErrorKind::error, e.what()};
     }
-    return r;
   }
 
  private:
@@ -121,31 +114,28 @@ class Store {
   }
 
   template <class C>
-  void add(C c, std::vector<std::string>& out) {
+  ManagerCount add(C c) {
     containers_.emplace(next_id_, std::move(c));
-    out.push_back(std::to_string(next_id_++));
+    return ManagerCount{next_id_++};
   }
-  void dispatch(const ManagerRequest& rq, std::vector<std::string>& out);
+  ManagerReply dispatch(const ManagerRequest& rq);
   // The queue, lock and event operations: those that may park.
-  void dispatch_sync(const ManagerRequest& rq, std::vector<std::string>& out);
+  ManagerReply dispatch_sync(const ManagerRequest& rq);
 
   std::unordered_map<std::uint64_t, std::variant<Dict, List, QueuePtr, LockPtr, EventPtr>>
       containers_;
   std::uint64_t next_id_ = 1;
 };
 
-void Store::dispatch(const ManagerRequest& rq, std::vector<std::string>& out) {
+ManagerReply Store::dispatch(const ManagerRequest& rq) {
   switch (rq.op) {
     case ManagerOp::new_dict:
     case ManagerOp::new_namespace:
-      add(Dict{}, out);
-      return;
+      return add(Dict{});
     case ManagerOp::new_list:
-      add(List{}, out);
-      return;
+      return add(List{});
     case ManagerOp::new_value:
-      add(List{arg(rq, 0)}, out);
-      return;
+      return add(List{arg(rq, 0)});
     case ManagerOp::dict_set: {
       Dict& d = get<Dict>(rq.id);
       const std::string& k = arg(rq, 0);
@@ -155,80 +145,73 @@ void Store::dispatch(const ManagerRequest& rq, std::vector<std::string>& out) {
         d.index.emplace(k, d.items.size());
         d.items.emplace_back(k, arg(rq, 1));
       }
-      return;
+      return ManagerDone{};
     }
     case ManagerOp::dict_get: {
       Dict& d = get<Dict>(rq.id);
       auto it = d.index.find(arg(rq, 0));
       if (it == d.index.end()) throw std::runtime_error("KeyError: no such key");
-      out.push_back(d.items[it->second].second);
-      return;
+      return ManagerBlob{d.items[it->second].second};
     }
     case ManagerOp::dict_erase: {
       Dict& d = get<Dict>(rq.id);
       auto it = d.index.find(arg(rq, 0));
-      out.push_back(it == d.index.end() ? "0" : "1");
-      if (it != d.index.end()) d.erase_at(it->second);
-      return;
+      if (it == d.index.end()) return ManagerFlag{false};
+      d.erase_at(it->second);
+      return ManagerFlag{true};
     }
     case ManagerOp::dict_contains:
-      out.push_back(get<Dict>(rq.id).index.count(arg(rq, 0)) ? "1" : "0");
-      return;
+      return ManagerFlag{get<Dict>(rq.id).index.count(arg(rq, 0)) != 0};
     case ManagerOp::dict_size:
-      out.push_back(std::to_string(get<Dict>(rq.id).items.size()));
-      return;
-    case ManagerOp::dict_items:
+      return ManagerCount{get<Dict>(rq.id).items.size()};
+    case ManagerOp::dict_items: {
+      ManagerBlobs out;
       for (const auto& [k, v] : get<Dict>(rq.id).items) {
-        out.push_back(k);
-        out.push_back(v);
+        out.values.push_back(k);
+        out.values.push_back(v);
       }
-      return;
+      return out;
+    }
     case ManagerOp::dict_clear:
       get<Dict>(rq.id) = Dict{};
-      return;
+      return ManagerDone{};
     case ManagerOp::list_append:
       get<List>(rq.id).push_back(arg(rq, 0));
-      return;
+      return ManagerDone{};
     case ManagerOp::list_get: {
       List& l = get<List>(rq.id);
-      out.push_back(l[list_index(l, arg(rq, 0))]);
-      return;
+      return ManagerBlob{l[list_index(l, arg(rq, 0))]};
     }
     case ManagerOp::list_set: {
       List& l = get<List>(rq.id);
       l[list_index(l, arg(rq, 0))] = arg(rq, 1);
-      return;
+      return ManagerDone{};
     }
     case ManagerOp::list_pop: {
       List& l = get<List>(rq.id);
       const std::size_t i = list_index(l, arg(rq, 0));
-      out.push_back(std::move(l[i]));
+      ManagerBlob out{std::move(l[i])};
       l.erase(l.begin() + static_cast<std::ptrdiff_t>(i));
-      return;
+      return out;
     }
     case ManagerOp::list_size:
-      out.push_back(std::to_string(get<List>(rq.id).size()));
-      return;
+      return ManagerCount{get<List>(rq.id).size()};
     case ManagerOp::list_items:
-      out = get<List>(rq.id);
-      return;
+      return ManagerBlobs{get<List>(rq.id)};
     case ManagerOp::list_clear:
       get<List>(rq.id).clear();
-      return;
+      return ManagerDone{};
     case ManagerOp::shutdown:
-      return;
+      return ManagerDone{};
     default:
-      dispatch_sync(rq, out);
-      return;
+      return dispatch_sync(rq);
   }
 }
 
-void Store::dispatch_sync(const ManagerRequest& rq, std::vector<std::string>& out) {
-  auto flag = [&](bool b) { out.push_back(b ? "1" : "0"); };
+ManagerReply Store::dispatch_sync(const ManagerRequest& rq) {
   switch (rq.op) {
     case ManagerOp::new_queue:
-      add(std::make_shared<QueueBox>(decode_blob<std::uint64_t>(arg(rq, 0))), out);
-      return;
+      return add(std::make_shared<QueueBox>(decode_blob<std::uint64_t>(arg(rq, 0))));
     case ManagerOp::queue_put: {
       const QueuePtr q = get<QueuePtr>(rq.id);  // a copy: alive while this call parks
       if (arg(rq, 2) == "1") {
@@ -236,65 +219,53 @@ void Store::dispatch_sync(const ManagerRequest& rq, std::vector<std::string>& ou
       } else if (!q->q.try_put(arg(rq, 0))) {
         throw QueueFull("Queue.put_nowait: the queue is full");
       }
-      return;
+      return ManagerDone{};
     }
     case ManagerOp::queue_get: {
       const QueuePtr q = get<QueuePtr>(rq.id);
-      if (arg(rq, 1) == "1") {
-        out.push_back(q->q.get(decode_timeout(arg(rq, 0))));
-      } else if (auto v = q->q.try_get()) {
-        out.push_back(std::move(*v));
-      } else {
-        throw QueueEmpty("Queue.get_nowait: the queue is empty");
-      }
-      return;
+      if (arg(rq, 1) == "1") return ManagerBlob{q->q.get(decode_timeout(arg(rq, 0)))};
+      if (auto v = q->q.try_get()) return ManagerBlob{std::move(*v)};
+      throw QueueEmpty("Queue.get_nowait: the queue is empty");
     }
     case ManagerOp::queue_size:
-      out.push_back(std::to_string(get<QueuePtr>(rq.id)->q.size()));
-      return;
+      return ManagerCount{get<QueuePtr>(rq.id)->q.size()};
     case ManagerOp::queue_full:
-      flag(get<QueuePtr>(rq.id)->q.full());
-      return;
+      return ManagerFlag{get<QueuePtr>(rq.id)->q.full()};
     case ManagerOp::new_lock:
-      add(std::make_shared<LockBox>(), out);
-      return;
+      return add(std::make_shared<LockBox>());
     case ManagerOp::lock_acquire: {
       const LockPtr l = get<LockPtr>(rq.id);
       const bool got = arg(rq, 1) == "1" ? l->sem.acquire(decode_timeout(arg(rq, 0)))
                                          : l->sem.acquire(Duration::zero());
       if (got) l->locked = true;
-      flag(got);
-      return;
+      return ManagerFlag{got};
     }
     case ManagerOp::lock_release: {
       const LockPtr l = get<LockPtr>(rq.id);
       if (!l->locked) throw std::runtime_error("release of an unlocked lock");
       l->locked = false;
       l->sem.release();
-      return;
+      return ManagerDone{};
     }
     case ManagerOp::lock_locked:
-      flag(get<LockPtr>(rq.id)->locked);
-      return;
+      return ManagerFlag{get<LockPtr>(rq.id)->locked};
     case ManagerOp::new_event:
-      add(std::make_shared<braid::Event>(), out);
-      return;
+      return add(std::make_shared<braid::Event>());
     case ManagerOp::event_set:
       get<EventPtr>(rq.id)->set();
-      return;
+      return ManagerDone{};
     case ManagerOp::event_clear:
       get<EventPtr>(rq.id)->clear();
-      return;
+      return ManagerDone{};
     case ManagerOp::event_is_set:
-      flag(get<EventPtr>(rq.id)->is_set());
-      return;
+      return ManagerFlag{get<EventPtr>(rq.id)->is_set()};
     case ManagerOp::event_wait: {
       const EventPtr e = get<EventPtr>(rq.id);
-      flag(e->wait(decode_timeout(arg(rq, 0))));
-      return;
+      return ManagerFlag{e->wait(decode_timeout(arg(rq, 0)))};
     }
     default:
-      throw std::runtime_error("malformed request: unknown operation");
+      throw std::runtime_error(fmt::format("malformed request: unknown operation {}",
+                                           static_cast<std::uint32_t>(rq.op)));
   }
 }
 
@@ -346,10 +317,11 @@ std::optional<ManagerReply> handle_watched(int fd, Store& store, const ManagerRe
 // end), the lock is released. Nothing is lost with a dead client.
 void give_back(Store& store, const ManagerRequest& rq, const ManagerReply& reply) noexcept {
   try {
-    if (!reply.ok || reply.values.empty()) return;
-    if (rq.op == ManagerOp::queue_get) {
-      (void)store.handle(ManagerRequest{ManagerOp::queue_put, rq.id, {reply.values[0], "", "0"}});
-    } else if (rq.op == ManagerOp::lock_acquire && reply.values[0] == "1") {
+    if (const auto* item = std::get_if<ManagerBlob>(&reply);
+        item != nullptr && rq.op == ManagerOp::queue_get) {
+      (void)store.handle(ManagerRequest{ManagerOp::queue_put, rq.id, {item->value, "", "0"}});
+    } else if (const auto* got = std::get_if<ManagerFlag>(&reply);
+               got != nullptr && got->value && rq.op == ManagerOp::lock_acquire) {
       (void)store.handle(ManagerRequest{ManagerOp::lock_release, rq.id, {}});
     }
   } catch (const std::exception& e) {
@@ -484,25 +456,43 @@ ManagerReply ManagerClient::call(const ManagerRequest& req) {
   ManagerReply reply;
   try {
     write_frame(fd, encode_value_frame(req));
-    reply = decode_value<ManagerReply>(read_frame(fd));
+    const auto frame = read_frame(fd);
+    try {
+      reply = decode_value<ManagerReply>(frame);
+    } catch (const FrameError& e) {
+      throw ManagerError(fmt::format("manager at {}: malformed reply to operation {}: {}",
+                                     address_, static_cast<std::uint32_t>(req.op), e.what()));
+    }
   } catch (...) {
     // Killed, timed out or failed mid-call: the stream may be out of step, never reuse it.
     ::close(fd);
     throw;
   }
   idle_.push_back(fd);
-  if (!reply.ok) {
-    switch (reply.kind) {
+  if (const auto* failure = std::get_if<ManagerFailure>(&reply)) {
+    switch (failure->kind) {
       case ManagerErrorKind::queue_empty:
-        throw QueueEmpty("manager: " + reply.error);
+        throw QueueEmpty("manager: " + failure->message);
       case ManagerErrorKind::queue_full:
-        throw QueueFull("manager: " + reply.error);
+        throw QueueFull("manager: " + failure->message);
       case ManagerErrorKind::error:
         break;
     }
-    throw ManagerError("manager: " + reply.error);
+    throw ManagerError("manager: " + failure->message);
   }
   return reply;
+}
+
+void throw_unexpected_reply(const std::string& address, ManagerOp op, std::size_t expected,
+                            const ManagerReply& got) {
+  static constexpr std::array<std::string_view, std::variant_size_v<ManagerReply>> kNames{
+      "no result", "a flag", "a count", "a value", "a list of values", "a failure"};
+  const auto name = [](std::size_t i) {
+    return i < kNames.size() ? kNames[i] : std::string_view("an unknown reply");
+  };
+  throw ManagerError(
+      fmt::format("manager at {}: malformed reply to operation {}: expected {}, got {}", address,
+                  static_cast<std::uint32_t>(op), name(expected), name(got.index())));
 }
 
 }  // namespace detail
@@ -552,7 +542,7 @@ Manager::Manager(ManagerOptions o)
 Manager::~Manager() { shutdown(); }
 
 std::uint64_t Manager::create(detail::ManagerOp op, std::vector<std::string> args) {
-  return std::stoull(client_->call({op, 0, std::move(args)}).values.at(0));
+  return client_->call_as<detail::ManagerCount>({op, 0, std::move(args)}).value;
 }
 
 void Manager::shutdown() noexcept {

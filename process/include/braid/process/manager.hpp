@@ -4,7 +4,10 @@
 // .Value() / .Queue() / .Lock() / .Event()).
 //
 // Transport: each proxy call is one request frame and one reply frame (detail/frame.hpp)
-// on a stream socket to the server. The address names the transport: "unix:<path>" (the
+// on a stream socket to the server. A reply is typed (detail::ManagerReply, a cereal
+// variant: no result, a flag, a count, one value, several values, or a failure), so a
+// reply of another kind than the call expects, or one that does not decode, is a
+// ManagerError naming the manager, the operation and both kinds. The address names the transport: "unix:<path>" (the
 // default: a socket in a fresh 0700 directory) — the parser leaves room for "tcp:host:port"
 // later. A connection starts with the client sending the manager's authentication key,
 // which the server compares before serving anything else; over TCP this must become an
@@ -37,7 +40,9 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace braid::process {
@@ -111,16 +116,61 @@ struct ManagerRequest {
   }
 };
 
-struct ManagerReply {
-  bool ok = true;
-  std::string error;
-  std::vector<std::string> values;
-  ManagerErrorKind kind = ManagerErrorKind::error;
+// A reply is one of these typed results (a cereal-encoded std::variant), so each call
+// states what it answers and a reply of the wrong kind is a clear error, not a misread.
+/// A call with no result (a set, a clear, an append; the authentication handshake).
+struct ManagerDone {
+  template <class Ar>
+  void serialize(Ar&) {}
+};
+/// A yes/no answer: contains, erase, full, acquire, locked, is_set, wait.
+struct ManagerFlag {
+  bool value = false;
   template <class Ar>
   void serialize(Ar& ar) {
-    ar(ok, error, values, kind);
+    ar(value);
   }
 };
+/// A number: a size, or the id of a new container.
+struct ManagerCount {
+  std::uint64_t value = 0;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(value);
+  }
+};
+/// One encoded key or value (encode_blob).
+struct ManagerBlob {
+  std::string value;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(value);
+  }
+};
+/// Encoded values in order: a list's items, or a dict's keys and values alternating.
+struct ManagerBlobs {
+  std::vector<std::string> values;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(values);
+  }
+};
+/// The call failed on the server; `message` says why.
+struct ManagerFailure {
+  ManagerErrorKind kind = ManagerErrorKind::error;
+  std::string message;
+  template <class Ar>
+  void serialize(Ar& ar) {
+    ar(kind, message);
+  }
+};
+using ManagerReply =
+    std::variant<ManagerDone, ManagerFlag, ManagerCount, ManagerBlob, ManagerBlobs, ManagerFailure>;
+
+/// ManagerError "manager at <address>: malformed reply to operation <op>: expected <what
+/// `expected` names>, got <what `got` holds>".
+[[noreturn]] void throw_unexpected_reply(const std::string& address, ManagerOp op,
+                                         std::size_t expected, const ManagerReply& got);
 
 /// A client's connections to the server: per process (reconnects after fork), one per
 /// call in flight, idle ones kept for the next calls.
@@ -130,15 +180,32 @@ class ManagerClient {
   ~ManagerClient();
   ManagerClient(const ManagerClient&) = delete;
   ManagerClient& operator=(const ManagerClient&) = delete;
-  /// One request, one reply. ManagerError for a failure reported by the server;
-  /// braid::QueueEmpty / QueueFull for a queue's timeout.
+  /// One request, one reply. ManagerError for a failure reported by the server or a
+  /// reply that does not decode; braid::QueueEmpty / QueueFull for a queue's timeout.
   ManagerReply call(const ManagerRequest& req);
+  /// call(), expecting a reply of type R (ManagerDone, ManagerFlag, ...): ManagerError
+  /// for any other.
+  template <class R>
+  R call_as(const ManagerRequest& req) {
+    ManagerReply reply = call(req);
+    if (R* r = std::get_if<R>(&reply)) return std::move(*r);
+    throw_unexpected_reply(address_, req.op, variant_index<R>(), reply);
+  }
   /// Connections open in this process, idle now (for tests).
   std::size_t idle_connections() const noexcept { return idle_.size(); }
 
  private:
   int connect();  // a new authenticated connection
   int take();     // an idle connection of this process, or a new one
+
+  template <class R, std::size_t I = 0>
+  static constexpr std::size_t variant_index() {
+    if constexpr (std::is_same_v<std::variant_alternative_t<I, ManagerReply>, R>) {
+      return I;
+    } else {
+      return variant_index<R, I + 1>();
+    }
+  }
 
   std::string address_;
   std::string authkey_;
@@ -168,14 +235,22 @@ class ProxyBase {
   ProxyBase(std::shared_ptr<ManagerClient> c, std::uint64_t id) : c_(std::move(c)), id_(id) {}
 
  protected:
-  /// One call on this object; the reply's values.
-  std::vector<std::string> call(ManagerOp op, std::vector<std::string> args) const {
-    return c_->call({op, id_, std::move(args)}).values;
+  /// One call on this object, by what it answers: nothing, a flag, a count, one
+  /// encoded value, or several.
+  void call(ManagerOp op, std::vector<std::string> args) const {
+    (void)c_->call_as<ManagerDone>({op, id_, std::move(args)});
   }
-  /// The first value of the reply, "" when it has none.
-  std::string call_one(ManagerOp op, std::vector<std::string> args) const {
-    auto v = call(op, std::move(args));
-    return v.empty() ? std::string() : std::move(v[0]);
+  bool call_flag(ManagerOp op, std::vector<std::string> args) const {
+    return c_->call_as<ManagerFlag>({op, id_, std::move(args)}).value;
+  }
+  std::size_t call_count(ManagerOp op, std::vector<std::string> args) const {
+    return static_cast<std::size_t>(c_->call_as<ManagerCount>({op, id_, std::move(args)}).value);
+  }
+  std::string call_blob(ManagerOp op, std::vector<std::string> args) const {
+    return std::move(c_->call_as<ManagerBlob>({op, id_, std::move(args)}).value);
+  }
+  std::vector<std::string> call_blobs(ManagerOp op, std::vector<std::string> args) const {
+    return std::move(c_->call_as<ManagerBlobs>({op, id_, std::move(args)}).values);
   }
 
  private:
@@ -214,24 +289,24 @@ class DictProxy : public detail::ProxyBase {
     call(detail::ManagerOp::dict_set, {detail::encode_blob(k), detail::encode_blob(v)});
   }
   V get(const K& k) {
-    return detail::decode_blob<V>(call(detail::ManagerOp::dict_get, {detail::encode_blob(k)})[0]);
+    return detail::decode_blob<V>(call_blob(detail::ManagerOp::dict_get, {detail::encode_blob(k)}));
   }
   std::optional<V> find(const K& k) {
     if (!contains(k)) return std::nullopt;
     return get(k);
   }
   bool contains(const K& k) {
-    return call(detail::ManagerOp::dict_contains, {detail::encode_blob(k)})[0] == "1";
+    return call_flag(detail::ManagerOp::dict_contains, {detail::encode_blob(k)});
   }
   /// True when the key was there.
   bool erase(const K& k) {
-    return call(detail::ManagerOp::dict_erase, {detail::encode_blob(k)})[0] == "1";
+    return call_flag(detail::ManagerOp::dict_erase, {detail::encode_blob(k)});
   }
-  std::size_t size() { return std::stoull(call(detail::ManagerOp::dict_size, {})[0]); }
+  std::size_t size() { return call_count(detail::ManagerOp::dict_size, {}); }
   void clear() { call(detail::ManagerOp::dict_clear, {}); }
   /// A snapshot in insertion order.
   std::vector<std::pair<K, V>> items() {
-    const auto v = call(detail::ManagerOp::dict_items, {});
+    const auto v = call_blobs(detail::ManagerOp::dict_items, {});
     std::vector<std::pair<K, V>> out;
     for (std::size_t i = 0; i + 1 < v.size(); i += 2) {
       out.emplace_back(detail::decode_blob<K>(v[i]), detail::decode_blob<V>(v[i + 1]));
@@ -249,20 +324,20 @@ class ListProxy : public detail::ProxyBase {
   void append(const T& v) { call(detail::ManagerOp::list_append, {detail::encode_blob(v)}); }
   /// Python-style index: negative counts from the end. ManagerError when out of range.
   T get(std::int64_t i) {
-    return detail::decode_blob<T>(call(detail::ManagerOp::list_get, {detail::encode_blob(i)})[0]);
+    return detail::decode_blob<T>(call_blob(detail::ManagerOp::list_get, {detail::encode_blob(i)}));
   }
   void set(std::int64_t i, const T& v) {
     call(detail::ManagerOp::list_set, {detail::encode_blob(i), detail::encode_blob(v)});
   }
   T pop(std::int64_t i = -1) {
-    return detail::decode_blob<T>(call(detail::ManagerOp::list_pop, {detail::encode_blob(i)})[0]);
+    return detail::decode_blob<T>(call_blob(detail::ManagerOp::list_pop, {detail::encode_blob(i)}));
   }
-  std::size_t size() { return std::stoull(call(detail::ManagerOp::list_size, {})[0]); }
+  std::size_t size() { return call_count(detail::ManagerOp::list_size, {}); }
   void clear() { call(detail::ManagerOp::list_clear, {}); }
   /// A snapshot.
   std::vector<T> items() {
     std::vector<T> out;
-    for (const auto& b : call(detail::ManagerOp::list_items, {})) {
+    for (const auto& b : call_blobs(detail::ManagerOp::list_items, {})) {
       out.push_back(detail::decode_blob<T>(b));
     }
     return out;
@@ -285,18 +360,18 @@ class NamespaceProxy : public detail::ProxyBase {
   template <class T>
   T get(const std::string& name) {
     return detail::decode_blob<T>(
-        call(detail::ManagerOp::dict_get, {detail::encode_blob(name)})[0]);
+        call_blob(detail::ManagerOp::dict_get, {detail::encode_blob(name)}));
   }
   bool contains(const std::string& name) {
-    return call(detail::ManagerOp::dict_contains, {detail::encode_blob(name)})[0] == "1";
+    return call_flag(detail::ManagerOp::dict_contains, {detail::encode_blob(name)});
   }
   /// del ns.x: true when it was there.
   bool erase(const std::string& name) {
-    return call(detail::ManagerOp::dict_erase, {detail::encode_blob(name)})[0] == "1";
+    return call_flag(detail::ManagerOp::dict_erase, {detail::encode_blob(name)});
   }
   /// The attribute names, in the order they were first set.
   std::vector<std::string> names() {
-    const auto v = call(detail::ManagerOp::dict_items, {});
+    const auto v = call_blobs(detail::ManagerOp::dict_items, {});
     std::vector<std::string> out;
     for (std::size_t i = 0; i < v.size(); i += 2) {
       out.push_back(detail::decode_blob<std::string>(v[i]));
@@ -313,7 +388,7 @@ class ValueProxy : public detail::ProxyBase {
   using detail::ProxyBase::ProxyBase;
   T get() {
     return detail::decode_blob<T>(
-        call_one(detail::ManagerOp::list_get, {detail::encode_blob(std::int64_t{0})}));
+        call_blob(detail::ManagerOp::list_get, {detail::encode_blob(std::int64_t{0})}));
   }
   void set(const T& v) {
     call(detail::ManagerOp::list_set,
@@ -335,7 +410,7 @@ class QueueProxy : public detail::ProxyBase {
   /// Parks while empty; braid::QueueEmpty when `timeout` elapsed first.
   T get(std::optional<Duration> timeout = {}) {
     return detail::decode_blob<T>(
-        call(detail::ManagerOp::queue_get, {detail::encode_timeout(timeout), "1"})[0]);
+        call_blob(detail::ManagerOp::queue_get, {detail::encode_timeout(timeout), "1"}));
   }
   /// Without parking: QueueFull / QueueEmpty at once.
   void put_nowait(const T& v) {
@@ -343,11 +418,11 @@ class QueueProxy : public detail::ProxyBase {
   }
   T get_nowait() {
     return detail::decode_blob<T>(
-        call(detail::ManagerOp::queue_get, {detail::encode_timeout({}), "0"})[0]);
+        call_blob(detail::ManagerOp::queue_get, {detail::encode_timeout({}), "0"}));
   }
-  std::size_t qsize() { return std::stoull(call(detail::ManagerOp::queue_size, {})[0]); }
+  std::size_t qsize() { return call_count(detail::ManagerOp::queue_size, {}); }
   bool empty() { return qsize() == 0; }
-  bool full() { return call(detail::ManagerOp::queue_full, {})[0] == "1"; }
+  bool full() { return call_flag(detail::ManagerOp::queue_full, {}); }
 };
 
 /// A proxy for a lock held by a Manager (Python's manager.Lock()): not owned, any process
@@ -357,16 +432,16 @@ class LockProxy : public detail::ProxyBase {
   using detail::ProxyBase::ProxyBase;
   /// Parks until held (true) or `timeout` elapsed (false).
   bool acquire(std::optional<Duration> timeout = {}) {
-    return call_one(detail::ManagerOp::lock_acquire, {detail::encode_timeout(timeout), "1"}) == "1";
+    return call_flag(detail::ManagerOp::lock_acquire, {detail::encode_timeout(timeout), "1"});
   }
   bool try_lock() {
-    return call_one(detail::ManagerOp::lock_acquire, {detail::encode_timeout({}), "0"}) == "1";
+    return call_flag(detail::ManagerOp::lock_acquire, {detail::encode_timeout({}), "0"});
   }
   /// ManagerError when it is not locked (Python's RuntimeError).
-  void release() { call_one(detail::ManagerOp::lock_release, {}); }
+  void release() { call(detail::ManagerOp::lock_release, {}); }
   void lock() { acquire(); }
   void unlock() { release(); }
-  bool locked() { return call_one(detail::ManagerOp::lock_locked, {}) == "1"; }
+  bool locked() { return call_flag(detail::ManagerOp::lock_locked, {}); }
 };
 
 /// A proxy for an event held by a Manager (Python's manager.Event()). Copyable; copies
@@ -374,12 +449,12 @@ class LockProxy : public detail::ProxyBase {
 class EventProxy : public detail::ProxyBase {
  public:
   using detail::ProxyBase::ProxyBase;
-  void set() { call_one(detail::ManagerOp::event_set, {}); }
-  void clear() { call_one(detail::ManagerOp::event_clear, {}); }
-  bool is_set() { return call_one(detail::ManagerOp::event_is_set, {}) == "1"; }
+  void set() { call(detail::ManagerOp::event_set, {}); }
+  void clear() { call(detail::ManagerOp::event_clear, {}); }
+  bool is_set() { return call_flag(detail::ManagerOp::event_is_set, {}); }
   /// Parks until set (true) or `timeout` elapsed (false).
   bool wait(std::optional<Duration> timeout = {}) {
-    return call_one(detail::ManagerOp::event_wait, {detail::encode_timeout(timeout)}) == "1";
+    return call_flag(detail::ManagerOp::event_wait, {detail::encode_timeout(timeout)});
   }
 };
 
