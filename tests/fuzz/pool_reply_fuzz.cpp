@@ -12,7 +12,7 @@
 // is the number of results the parent expects.
 #include "frame_stream.hpp"
 
-#include "pool_reply_codec.hpp"
+#include "pool/pool_reply_codec.hpp"
 
 #include <braid/process/detail/pool_task.hpp>
 
