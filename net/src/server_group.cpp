@@ -1,9 +1,9 @@
 #include <braid/net/server_group.hpp>
 
 #include <braid/coro/task.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include "socket_ops.hpp"
-#include "unique_fd.hpp"
 
 #include <fmt/format.h>
 
@@ -22,24 +22,17 @@ struct ServerGroup::State {
   // Shared mode: the listening socket every worker accepts from. reuse_port mode: a socket
   // bound to the port but not listening, which holds the port (an ephemeral one too)
   // without taking connections; each worker binds its own beside it.
-  int socket_fd = -1;
+  braid::detail::UniqueFd socket_fd;
   detail::SockAddr address;  // what the workers bind to (reuse_port mode)
   std::uint16_t port = 0;
   std::unique_ptr<process::WorkerGroup> group;
 
-  ~State() {
-    if (socket_fd >= 0) (void)::close(socket_fd);
-  }
-
   // The worker's own listener, in the worker process.
   TcpListener worker_listener() {
     if (!opts.reuse_port) {
-      const int fd = socket_fd;
-      socket_fd = -1;  // the listener owns this process's copy now
-      return TcpListener::adopt(fd);
+      return TcpListener::adopt(socket_fd.release());  // the listener owns this process's copy now
     }
-    (void)::close(socket_fd);  // the parent's placeholder: not ours to hold
-    socket_fd = -1;
+    socket_fd.reset();  // the parent's placeholder: not ours to hold
     return TcpListener::listen_on_address(address, opts.server.backlog, true);
   }
 
@@ -77,19 +70,19 @@ void ServerGroup::start() {
   State& st = *st_;
   const auto addrs = detail::resolve(st.host, st.requested_port, SOCK_STREAM, true);
   if (st.opts.reuse_port) {
-    detail::UniqueFd fd(detail::bind_tcp_socket(addrs.front(), true));
+    braid::detail::UniqueFd fd(detail::bind_tcp_socket(addrs.front(), true));
     detail::error_code ec;
     if (!detail::local_name(fd.get(), st.address, ec)) {
       detail::throw_error(ec, fmt::format("bind {}: getsockname", addrs.front().to_string()));
     }
-    st.socket_fd = fd.release();
+    st.socket_fd = std::move(fd);
     st.port = st.address.to_address().port;
   } else {
     TcpListener listener =
         TcpListener::listen_on_address(addrs.front(), st.opts.server.backlog, false);
     st.port = listener.port();
     // Not registered with the parent's hub: its loop must not wake for every connection.
-    st.socket_fd = listener.release();
+    st.socket_fd.reset(listener.release());
   }
   process::WorkerGroupOptions group_opts = st.opts;  // the supervision half
   if (group_opts.name == process::WorkerGroupOptions{}.name) group_opts.name = "server worker";
@@ -102,20 +95,14 @@ void ServerGroup::start() {
 int ServerGroup::serve_forever() {
   if (!st_->group) start();
   const int code = st_->group->run();
-  if (st_->socket_fd >= 0) {
-    (void)::close(st_->socket_fd);
-    st_->socket_fd = -1;
-  }
+  st_->socket_fd.reset();
   return code;
 }
 
 void ServerGroup::stop(std::optional<Duration> grace) {
   if (!st_->group) return;
   st_->group->stop(grace);
-  if (st_->socket_fd >= 0) {
-    (void)::close(st_->socket_fd);
-    st_->socket_fd = -1;
-  }
+  st_->socket_fd.reset();
 }
 
 bool ServerGroup::reload() { return st_->group && st_->group->reload(); }

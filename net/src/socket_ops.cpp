@@ -1,5 +1,6 @@
 #include "socket_ops.hpp"
 
+#include <braid/runtime/detail/sys.hpp>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,8 @@
 #include <stdexcept>
 
 namespace braid::net::detail {
+
+namespace sys = braid::detail::sys;
 
 error_code make_error(int err) noexcept {
   return error_code(err, boost::system::system_category());
@@ -33,14 +36,11 @@ int open_socket(int family, int type, error_code& ec) noexcept {
 
 int start_connect(int fd, const SockAddr& to, error_code& ec) noexcept {
   ec.clear();
-  for (;;) {
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&to.storage), to.len) == 0) return 0;
-    if (errno == EINTR) continue;
-    // EAGAIN: a Unix socket whose backlog is full; wait for writability like TCP.
-    if (errno == EINPROGRESS || errno == EAGAIN) return 1;
-    ec = last_error();
-    return -1;
-  }
+  if (sys::connect(fd, reinterpret_cast<const sockaddr*>(&to.storage), to.len) == 0) return 0;
+  // EAGAIN: a Unix socket whose backlog is full; wait for writability like TCP.
+  if (errno == EINPROGRESS || errno == EAGAIN) return 1;
+  ec = last_error();
+  return -1;
 }
 
 error_code finish_connect(int fd) noexcept {
@@ -52,15 +52,12 @@ error_code finish_connect(int fd) noexcept {
 
 int accept_nonblocking(int listen_fd, SockAddr& peer, error_code& ec) noexcept {
   ec.clear();
-  for (;;) {
-    peer.len = sizeof peer.storage;
-    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer.storage), &peer.len,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) return fd;
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) ec = last_error();
-    return -1;
-  }
+  peer.len = sizeof peer.storage;
+  const int fd = sys::accept4(listen_fd, reinterpret_cast<sockaddr*>(&peer.storage), &peer.len,
+                              SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) return fd;
+  if (!would_block(errno)) ec = last_error();
+  return -1;
 }
 
 long send_iov(int fd, const iovec* iov, std::size_t n, const SockAddr* to,
@@ -73,42 +70,33 @@ long send_iov(int fd, const iovec* iov, std::size_t n, const SockAddr* to,
     msg.msg_name = const_cast<sockaddr_storage*>(&to->storage);
     msg.msg_namelen = to->len;
   }
-  for (;;) {
-    const ssize_t r = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (r >= 0) return r;
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) ec = last_error();
-    return -1;
-  }
+  const ssize_t r = sys::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (r >= 0) return r;
+  if (!would_block(errno)) ec = last_error();
+  return -1;
 }
 
 long send_bytes(int fd, const void* data, std::size_t len, error_code& ec) noexcept {
   ec.clear();
-  for (;;) {
-    const ssize_t r = ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (r >= 0) return r;
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) ec = last_error();
-    return -1;
-  }
+  const ssize_t r = sys::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (r >= 0) return r;
+  if (!would_block(errno)) ec = last_error();
+  return -1;
 }
 
 long recv_from(int fd, void* buf, std::size_t len, SockAddr* from, error_code& ec) noexcept {
   ec.clear();
-  for (;;) {
-    sockaddr* sa = nullptr;
-    socklen_t* sl = nullptr;
-    if (from != nullptr) {
-      from->len = sizeof from->storage;
-      sa = reinterpret_cast<sockaddr*>(&from->storage);
-      sl = &from->len;
-    }
-    const ssize_t r = ::recvfrom(fd, buf, len, MSG_DONTWAIT, sa, sl);
-    if (r >= 0) return r;
-    if (errno == EINTR) continue;
-    if (!would_block(errno)) ec = last_error();
-    return -1;
+  sockaddr* sa = nullptr;
+  socklen_t* sl = nullptr;
+  if (from != nullptr) {
+    from->len = sizeof from->storage;
+    sa = reinterpret_cast<sockaddr*>(&from->storage);
+    sl = &from->len;
   }
+  const ssize_t r = sys::recvfrom(fd, buf, len, MSG_DONTWAIT, sa, sl);
+  if (r >= 0) return r;
+  if (!would_block(errno)) ec = last_error();
+  return -1;
 }
 
 bool bind_to(int fd, const SockAddr& addr, error_code& ec) noexcept {

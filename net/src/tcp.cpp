@@ -1,9 +1,9 @@
 // TcpStream::connect and TcpListener.
 #include <braid/net/tcp_listener.hpp>
 #include <braid/net/tcp_stream.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include "socket_ops.hpp"
-#include "unique_fd.hpp"
 
 #include <fmt/format.h>
 
@@ -51,7 +51,7 @@ namespace detail {
 int bind_tcp_socket(const SockAddr& addr, bool reuse_port) {
   const std::string what = fmt::format("bind {}", addr.to_string());
   error_code ec;
-  UniqueFd fd(open_socket(addr.storage.ss_family, SOCK_STREAM, ec));
+  braid::detail::UniqueFd fd(open_socket(addr.storage.ss_family, SOCK_STREAM, ec));
   if (fd.get() < 0) throw_error(ec, what);
   if (!set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, ec)) {
     throw_error(ec, what + ": SO_REUSEADDR");
@@ -72,7 +72,7 @@ TcpListener TcpListener::bind(std::string_view host, std::uint16_t port, int bac
 
 TcpListener TcpListener::listen_on_address(const detail::SockAddr& addr, int backlog,
                                            bool reuse_port) {
-  detail::UniqueFd fd(detail::bind_tcp_socket(addr, reuse_port));
+  braid::detail::UniqueFd fd(detail::bind_tcp_socket(addr, reuse_port));
   const std::string what = fmt::format("bind {}", addr.to_string());
   error_code ec;
   detail::SockAddr local;
@@ -85,7 +85,7 @@ TcpListener TcpListener::listen_on_address(const detail::SockAddr& addr, int bac
 
 TcpListener TcpListener::adopt(int fd) {
   const std::string what = fmt::format("adopting fd {} as a TCP listener", fd);
-  detail::UniqueFd owned(fd);
+  braid::detail::UniqueFd owned(fd);
   error_code ec;
   int accepting = 0;
   if (!detail::get_option(fd, SOL_SOCKET, SO_ACCEPTCONN, accepting, ec)) {

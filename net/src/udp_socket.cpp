@@ -1,7 +1,7 @@
 #include <braid/net/udp_socket.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include "socket_ops.hpp"
-#include "unique_fd.hpp"
 
 #include <fmt/format.h>
 
@@ -16,7 +16,7 @@ UdpSocket UdpSocket::bind(std::string_view host, std::uint16_t port, bool reuse_
   const detail::SockAddr& addr = addrs.front();
   const std::string what = fmt::format("bind {}", addr.to_string());
   error_code ec;
-  detail::UniqueFd fd(detail::open_socket(addr.storage.ss_family, SOCK_DGRAM, ec));
+  braid::detail::UniqueFd fd(detail::open_socket(addr.storage.ss_family, SOCK_DGRAM, ec));
   if (fd.get() < 0) detail::throw_error(ec, what);
   if (reuse_port && !detail::set_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, ec)) {
     detail::throw_error(ec, what + ": SO_REUSEPORT");
@@ -30,7 +30,7 @@ UdpSocket UdpSocket::connect(std::string_view host, std::uint16_t port) {
   const detail::SockAddr& addr = addrs.front();
   const std::string what = fmt::format("connect {}", addr.to_string());
   error_code ec;
-  detail::UniqueFd fd(detail::open_socket(addr.storage.ss_family, SOCK_DGRAM, ec));
+  braid::detail::UniqueFd fd(detail::open_socket(addr.storage.ss_family, SOCK_DGRAM, ec));
   if (fd.get() < 0) detail::throw_error(ec, what);
   // A datagram connect only records the peer: it never blocks.
   if (detail::start_connect(fd.get(), addr, ec) < 0) detail::throw_error(ec, what);

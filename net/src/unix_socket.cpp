@@ -1,7 +1,7 @@
 #include <braid/net/unix_socket.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include "socket_ops.hpp"
-#include "unique_fd.hpp"
 
 #include <braid/runtime/log.hpp>
 
@@ -38,7 +38,7 @@ std::pair<UnixStream, UnixStream> UnixStream::pair() {
   detail::SockAddr unnamed;
   unnamed.storage.ss_family = AF_UNIX;
   unnamed.len = sizeof(sa_family_t);
-  detail::UniqueFd second(fds[1]);
+  braid::detail::UniqueFd second(fds[1]);
   UnixStream a(fds[0], unnamed, "socketpair");
   UnixStream b(second.release(), unnamed, "socketpair");
   return {std::move(a), std::move(b)};
@@ -65,7 +65,7 @@ UnixListener UnixListener::bind(std::string_view path, int backlog, bool unlink_
   const std::string file(path);
   if (unlink_existing && file.front() != '@') ::unlink(file.c_str());
   error_code ec;
-  detail::UniqueFd fd(detail::open_socket(AF_UNIX, SOCK_STREAM, ec));
+  braid::detail::UniqueFd fd(detail::open_socket(AF_UNIX, SOCK_STREAM, ec));
   if (fd.get() < 0) detail::throw_error(ec, what);
   if (!detail::bind_to(fd.get(), addr, ec)) detail::throw_error(ec, what);
   if (!detail::listen_on(fd.get(), backlog, ec)) {
