@@ -1,6 +1,7 @@
 #include <braid/process/process.hpp>
 
 #include <braid/process/detail/process_state.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/fork.hpp>
 #include <braid/runtime/log.hpp>
@@ -67,11 +68,7 @@ void Process::check_not_closed() const {
 bool Process::parent_alive() const {
   if (sentinel_ < 0) return ::getppid() == pid_;
   pollfd p{sentinel_, POLLIN, 0};
-  int r;
-  do {
-    r = ::poll(&p, 1, 0);
-  } while (r < 0 && errno == EINTR);
-  return r == 0;
+  return braid::detail::sys::poll(&p, 1, 0) == 0;
 }
 
 int Process::sentinel() const {

@@ -2,6 +2,8 @@
 
 #include <braid/process/detail/process_state.hpp>
 #include <braid/process/process.hpp>
+#include <braid/runtime/detail/sys.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include <poll.h>
 #include <signal.h>
@@ -17,6 +19,8 @@
 
 namespace braid::process::detail::registry {
 namespace {
+
+namespace sys = braid::detail::sys;
 
 struct Orphan {
   pid_t pid;
@@ -70,25 +74,22 @@ void sleep_ms(long ms) noexcept {
 void wait_orphan(const Orphan& o) noexcept {
   if (o.pidfd >= 0) {
     pollfd p{o.pidfd, POLLIN, 0};
-    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
-    }
+    (void)sys::poll(&p, 1, -1);
   }
   for (;;) {
-    const pid_t r = ::waitpid(o.pid, nullptr, o.pidfd >= 0 ? 0 : WNOHANG);
-    if (r == o.pid || (r < 0 && errno != EINTR)) return;  // reaped here, or already (ECHILD)
-    if (r == 0) sleep_ms(5);
+    const pid_t r = sys::waitpid(o.pid, nullptr, o.pidfd >= 0 ? 0 : WNOHANG);
+    if (r == o.pid || r < 0) return;  // reaped here, or already (ECHILD)
+    sleep_ms(5);
   }
 }
 
 // Blocks the thread until the child of `p` has exited, and reaps it.
 void wait_child(Process& p) noexcept {
   try {
-    const int fd = open_pidfd(p.pid());
-    if (fd >= 0) {
-      pollfd pf{fd, POLLIN, 0};
-      while (::poll(&pf, 1, -1) < 0 && errno == EINTR) {
-      }
-      ::close(fd);
+    const braid::detail::UniqueFd fd(open_pidfd(p.pid()));
+    if (fd) {
+      pollfd pf{fd.get(), POLLIN, 0};
+      (void)sys::poll(&pf, 1, -1);
     }
     while (!p.exitcode()) sleep_ms(2);
   } catch (...) {

@@ -5,6 +5,7 @@
 #include <braid/coro/task.hpp>
 #include <braid/process/process.hpp>
 #include <braid/runtime/detail/clock.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
@@ -57,19 +58,9 @@ void close_fd(int& fd) noexcept {
   fd = -1;
 }
 
-ssize_t read_retrying(int fd, void* buf, std::size_t n) noexcept {
-  for (;;) {
-    const ssize_t r = ::read(fd, buf, n);
-    if (r >= 0 || errno != EINTR) return r;
-  }
-}
-
 bool write_all(int fd, const void* buf, std::size_t n) noexcept {
-  for (;;) {
-    const ssize_t r = ::send(fd, buf, n, MSG_NOSIGNAL);
-    if (r == static_cast<ssize_t>(n)) return true;
-    if (r >= 0 || errno != EINTR) return false;  // 8 bytes into an idle socket never split
-  }
+  // 8 bytes into an idle socket never split
+  return braid::detail::sys::send(fd, buf, n, MSG_NOSIGNAL) == static_cast<ssize_t>(n);
 }
 
 Duration remaining(Clock::time_point deadline) {
@@ -221,7 +212,7 @@ struct WorkerRun {
     for (;;) {
       wait_readable(st.control);
       std::int64_t ms = 0;
-      const ssize_t n = read_retrying(st.control, &ms, sizeof ms);
+      const ssize_t n = braid::detail::sys::read(st.control, &ms, sizeof ms);
       if (n == static_cast<ssize_t>(sizeof ms)) {
         st.request_stop(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
         continue;
@@ -307,7 +298,7 @@ bool start_worker(const GroupPtr& st, unsigned index, bool install, WorkerPtr* o
   try {
     wait_readable(w->control, st->opts.start_timeout);
     char byte = 0;
-    w->ready = read_retrying(w->control, &byte, 1) == 1;
+    w->ready = braid::detail::sys::read(w->control, &byte, 1) == 1;
   } catch (const TimeoutError&) {
     braid::detail::log().error("{}: {} was not ready within {} ms: killing it", st->opts.name,
                                st->worker_name(*w), to_ms(st->opts.start_timeout));

@@ -1,6 +1,7 @@
 #include <braid/process/connection.hpp>
 
 #include <braid/runtime/detail/fd_watcher.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/errors.hpp>
 
 #include <fmt/format.h>
@@ -20,6 +21,8 @@
 
 namespace braid::process {
 namespace {
+
+namespace sys = braid::detail::sys;
 
 // The payload of a send_handle frame. What marks the frame is the descriptor that comes
 // with its bytes; the payload only makes a stray one readable in a hex dump.
@@ -170,14 +173,13 @@ void Connection::send_handle(int fd) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
   for (;;) {
-    const ssize_t r = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    const ssize_t r = sys::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (r >= 0) {
       // The rest of a frame cut short by a full socket follows without the descriptor.
       const auto rest = std::span<const std::byte>(frame).subspan(static_cast<std::size_t>(r));
       if (!rest.empty()) detail::write_all(fd_, rest, "send_handle", watcher_.get());
       return;
     }
-    if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       throw std::system_error(errno, std::generic_category(),
                               fmt::format("send_handle fd {}", fd_));
@@ -198,7 +200,7 @@ std::size_t Connection::recv_some(std::span<std::byte> room, const char* what) {
       msg.msg_iovlen = 1;
       msg.msg_control = control;
       msg.msg_controllen = sizeof control;
-      const ssize_t r = ::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
+      const ssize_t r = sys::recvmsg(fd_, &msg, MSG_CMSG_CLOEXEC);
       if (r >= 0) {
         const auto n = static_cast<std::size_t>(r);
         may_have_data_ = n == room.size();
@@ -222,7 +224,6 @@ std::size_t Connection::recv_some(std::span<std::byte> room, const char* what) {
         }
         return n;
       }
-      if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
         throw std::system_error(errno, std::generic_category(), fmt::format("{} fd {}", what, fd_));
       }
@@ -328,11 +329,7 @@ bool Connection::poll(std::optional<Duration> timeout) {
   check_open(true);
   if (buf_.front()) return true;
   pollfd p{fd_, POLLIN, 0};
-  int r;
-  do {
-    r = ::poll(&p, 1, 0);
-  } while (r < 0 && errno == EINTR);
-  if (r > 0) return true;
+  if (sys::poll(&p, 1, 0) > 0) return true;
   if (timeout && *timeout <= Duration::zero()) return false;
   try {
     watcher_->wait_readable(timeout, "poll");

@@ -4,6 +4,7 @@
 #include <braid/process/detail/frame.hpp>
 
 #include <braid/runtime/detail/fd_watcher.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -78,11 +79,9 @@ void write_all(int fd, std::span<const std::byte> bytes, const char* what,
   while (done < bytes.size()) {
     const std::byte* p = bytes.data() + done;
     const std::size_t n = bytes.size() - done;
-    const ssize_t r = ::write(fd, p, n);
+    const ssize_t r = braid::detail::sys::write(fd, p, n);
     if (r >= 0) {
       done += static_cast<std::size_t>(r);
-    } else if (errno == EINTR) {
-      continue;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       if (watcher != nullptr) {
         watcher->wait_writable(std::nullopt, what);

@@ -1,6 +1,8 @@
 #include <braid/process/manager.hpp>
 
 #include <braid/coro.hpp>
+#include <braid/runtime/detail/sys.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
 
@@ -292,7 +294,7 @@ std::optional<ManagerReply> handle_watched(int fd, Store& store, const ManagerRe
   // Gone already (it sent the request, then closed before we read it): the call would
   // not even park, so no watch would catch it (a get would take an item for nobody).
   char byte = 0;
-  if (::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) return std::nullopt;
+  if (braid::detail::sys::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0) return std::nullopt;
   auto call = braid::spawn([&] { return store.handle(rq); });
   auto watch = braid::spawn([&] {
     braid::wait_readable(fd);
@@ -331,12 +333,12 @@ void give_back(Store& store, const ManagerRequest& rq, const ManagerReply& reply
 
 // Serves one client: the key first, then request/reply pairs until EOF.
 void serve_client(int fd, const std::string& authkey, Store& store, braid::Event& stop) {
+  const braid::detail::UniqueFd owned(fd);
   try {
     const auto key = read_frame(fd, std::chrono::seconds(10));
     const std::string presented(reinterpret_cast<const char*>(key.data()), key.size());
     if (presented != authkey) {
       braid::detail::log().warn("manager: a client presented a wrong authentication key");
-      ::close(fd);
       return;
     }
     send_reply(fd, ManagerReply{});
@@ -364,7 +366,6 @@ void serve_client(int fd, const std::string& authkey, Store& store, braid::Event
   } catch (const std::exception& e) {
     braid::detail::log().warn("manager: dropping a client: {}", e.what());
   }
-  ::close(fd);
 }
 
 }  // namespace
@@ -375,10 +376,11 @@ void serve_manager(int listen_fd, const std::string& authkey) {
   auto acceptor = braid::spawn([&] {
     for (;;) {
       Hub::current().cooperate();  // a flood of connections keeps accept succeeding
-      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      const int fd =
+          braid::detail::sys::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd >= 0) {
         braid::spawn([fd, &authkey, &store, &stop] { serve_client(fd, authkey, store, stop); });
-      } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
         braid::wait_readable(listen_fd);
       } else if (errno == EMFILE || errno == ENFILE) {
         braid::sleep(std::chrono::milliseconds(50));  // back off, keep serving
@@ -415,25 +417,20 @@ ManagerClient::~ManagerClient() {
 
 int ManagerClient::connect() {
   const sockaddr_un sa = unix_address(address_);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw_errno("manager: socket");
-  try {
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0) {
-      throw std::system_error(errno, std::generic_category(), "manager: connect " + address_);
-    }
-    set_nonblocking(fd);
-    write_frame(
-        fd, encode_frame({reinterpret_cast<const std::byte*>(authkey_.data()), authkey_.size()}));
-    try {
-      (void)decode_value<ManagerReply>(read_frame(fd));
-    } catch (const EOFError&) {
-      throw ManagerError("manager at " + address_ + " refused the authentication key");
-    }
-  } catch (...) {
-    ::close(fd);
-    throw;
+  braid::detail::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("manager: socket");
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0) {
+    throw std::system_error(errno, std::generic_category(), "manager: connect " + address_);
   }
-  return fd;
+  set_nonblocking(fd.get());
+  write_frame(fd.get(),
+              encode_frame({reinterpret_cast<const std::byte*>(authkey_.data()), authkey_.size()}));
+  try {
+    (void)decode_value<ManagerReply>(read_frame(fd.get()));
+  } catch (const EOFError&) {
+    throw ManagerError("manager at " + address_ + " refused the authentication key");
+  }
+  return fd.release();
 }
 
 int ManagerClient::take() {
@@ -452,23 +449,19 @@ int ManagerClient::take() {
 
 ManagerReply ManagerClient::call(const ManagerRequest& req) {
   Hub::current().cooperate();  // a fast manager's reply may be there before we wait
-  const int fd = take();
+  // Killed, timed out or failed mid-call, the stream may be out of step: the owner closes
+  // it rather than reusing it.
+  braid::detail::UniqueFd fd(take());
+  write_frame(fd.get(), encode_value_frame(req));
+  const auto frame = read_frame(fd.get());
   ManagerReply reply;
   try {
-    write_frame(fd, encode_value_frame(req));
-    const auto frame = read_frame(fd);
-    try {
-      reply = decode_value<ManagerReply>(frame);
-    } catch (const FrameError& e) {
-      throw ManagerError(fmt::format("manager at {}: malformed reply to operation {}: {}",
-                                     address_, static_cast<std::uint32_t>(req.op), e.what()));
-    }
-  } catch (...) {
-    // Killed, timed out or failed mid-call: the stream may be out of step, never reuse it.
-    ::close(fd);
-    throw;
+    reply = decode_value<ManagerReply>(frame);
+  } catch (const FrameError& e) {  // the stream is out of step: `fd` closes
+    throw ManagerError(fmt::format("manager at {}: malformed reply to operation {}: {}", address_,
+                                   static_cast<std::uint32_t>(req.op), e.what()));
   }
-  idle_.push_back(fd);
+  idle_.push_back(fd.release());
   if (const auto* failure = std::get_if<ManagerFailure>(&reply)) {
     switch (failure->kind) {
       case ManagerErrorKind::queue_empty:
@@ -514,27 +507,20 @@ Manager::Manager(ManagerOptions o)
   }
   // Bound and listening before the fork, so clients can connect at once.
   const sockaddr_un sa = detail::unix_address(address_);
-  const int lfd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (lfd < 0) detail::throw_errno("manager: socket");
-  if (::bind(lfd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0 ||
-      ::listen(lfd, 128) < 0) {
-    const int e = errno;
-    ::close(lfd);
-    throw std::system_error(e, std::generic_category(), "manager: listen on " + address_);
+  const braid::detail::UniqueFd lfd(
+      ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!lfd) detail::throw_errno("manager: socket");
+  if (::bind(lfd.get(), reinterpret_cast<const sockaddr*>(&sa), sizeof sa) < 0 ||
+      ::listen(lfd.get(), 128) < 0) {
+    throw std::system_error(errno, std::generic_category(), "manager: listen on " + address_);
   }
   static unsigned counter = 0;
   ProcessOptions po;
   po.name = "SyncManager-" + std::to_string(++counter);
   po.daemon = true;
-  server_ =
-      std::make_unique<Process>(po, [lfd, key = authkey_] { detail::serve_manager(lfd, key); });
-  try {
-    server_->start();
-  } catch (...) {
-    ::close(lfd);
-    throw;
-  }
-  ::close(lfd);
+  server_ = std::make_unique<Process>(
+      po, [lfd = lfd.get(), key = authkey_] { detail::serve_manager(lfd, key); });
+  server_->start();  // the child has its copy of lfd now; ours closes on scope exit
   owner_pid_ = ::getpid();
   client_ = std::make_shared<detail::ManagerClient>(address_, authkey_);
 }

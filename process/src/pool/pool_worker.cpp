@@ -3,6 +3,7 @@
 #include "pool_internal.hpp"
 
 #include <braid/runtime/detail/clock.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/fork.hpp>
 
 #include <sys/prctl.h>
@@ -141,24 +142,20 @@ class WorkerLoop {
     if (spin.count() > 0) {
       const auto until = Clock::now() + spin;
       do {
-        const ssize_t r = ::recv(fd_, in_.data() + end_, in_.size() - end_, MSG_DONTWAIT);
+        const ssize_t r =
+            braid::detail::sys::recv(fd_, in_.data() + end_, in_.size() - end_, MSG_DONTWAIT);
         if (r > 0) {
           end_ += static_cast<std::size_t>(r);
           return true;
         }
         if (r == 0) return false;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
       } while (Clock::now() < until);
     }
-    for (;;) {
-      const ssize_t r = ::recv(fd_, in_.data() + end_, in_.size() - end_, 0);
-      if (r > 0) {
-        end_ += static_cast<std::size_t>(r);
-        return true;
-      }
-      if (r == 0) return false;
-      if (errno != EINTR) return false;
-    }
+    const ssize_t r = braid::detail::sys::recv(fd_, in_.data() + end_, in_.size() - end_, 0);
+    if (r <= 0) return false;
+    end_ += static_cast<std::size_t>(r);
+    return true;
   }
 
   void answer(std::span<const std::byte> payload) {
@@ -215,10 +212,11 @@ class WorkerLoop {
     std::fflush(stderr);
     std::size_t done = 0;
     while (done < out_.size()) {
-      const ssize_t r = ::send(fd_, out_.data() + done, out_.size() - done, MSG_NOSIGNAL);
+      const ssize_t r =
+          braid::detail::sys::send(fd_, out_.data() + done, out_.size() - done, MSG_NOSIGNAL);
       if (r >= 0) {
         done += static_cast<std::size_t>(r);
-      } else if (errno != EINTR) {
+      } else {
         leave(0);  // the parent is gone
       }
     }

@@ -189,19 +189,6 @@ int prepare(const SpawnPlan& plan, SpawnAttrs& a) noexcept {
 
 }  // namespace
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) {
-    reset();
-    fd_ = std::exchange(o.fd_, -1);
-  }
-  return *this;
-}
-
-void UniqueFd::reset() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
 StdioPipe make_stdio_pipe(bool child_reads, const char* stream) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno(fmt::format("pipe for the child's {}", stream));

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <braid/process/subprocess.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include <sys/types.h>
 
@@ -12,25 +13,7 @@
 
 namespace braid::subprocess::detail {
 
-/// An owned descriptor, closed on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const noexcept { return fd_; }
-  int release() noexcept { return std::exchange(fd_, -1); }
-  void reset() noexcept;
-  explicit operator bool() const noexcept { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
+using braid::detail::UniqueFd;
 
 /// Both ends of one stdio pipe: the parent's (O_NONBLOCK) and the child's (blocking,
 /// numbered 3 or above so dup2 onto 0..2 never overwrites another one). Both are

@@ -2,6 +2,7 @@
 
 #include <braid/coro/sleep.hpp>
 #include <braid/runtime/detail/format.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -28,15 +29,6 @@ namespace braid::process::detail {
 namespace {
 
 using registry::open_pidfd;  // pidfd_open's descriptors are always close-on-exec
-
-// waitpid that retries EINTR; returns the pid, 0 (still running) or -1.
-pid_t waitpid_retry(pid_t pid, int* wstatus, int flags) noexcept {
-  pid_t r;
-  do {
-    r = ::waitpid(pid, wstatus, flags);
-  } while (r < 0 && errno == EINTR);
-  return r;
-}
 
 }  // namespace
 
@@ -81,7 +73,7 @@ void ChildWatch::reap(int wstatus) noexcept {
 std::optional<int> ChildWatch::poll() {
   if (status_ || pid_ <= 0) return status_;
   int wstatus = 0;
-  const pid_t r = waitpid_retry(pid_, &wstatus, WNOHANG);
+  const pid_t r = braid::detail::sys::waitpid(pid_, &wstatus, WNOHANG);
   if (r == pid_) {
     reap(wstatus);
   } else if (r < 0 && errno == ECHILD) {
@@ -170,7 +162,7 @@ class Reaper {
       ::poll(fds.data(), fds.size(), 100);
       std::erase_if(mine, [](Entry& e) {
         int wstatus = 0;
-        const pid_t r = waitpid_retry(e.pid, &wstatus, WNOHANG);
+        const pid_t r = braid::detail::sys::waitpid(e.pid, &wstatus, WNOHANG);
         if (r == 0) return false;
         if (e.pidfd >= 0) ::close(e.pidfd);
         return true;

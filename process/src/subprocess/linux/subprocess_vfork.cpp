@@ -16,6 +16,8 @@
 // can run on the shared stack in the child; the child then resets every caught signal
 // to its default (the handlers are copies: vfork does not share them) and SIGPIPE and
 // SIGXFSZ too (the hub ignores SIGPIPE), and unblocks everything before exec.
+#include <braid/runtime/detail/sys.hpp>
+
 #include "subprocess/subprocess_spawn.hpp"
 
 #include <fcntl.h>
@@ -151,8 +153,7 @@ SpawnOutcome spawn_vfork(const SpawnPlan& plan, const std::string& program, char
   }
   if (report.error != 0) {
     // The child has already _exit'ed (vfork resumed us): reap it now.
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    (void)braid::detail::sys::waitpid(pid, nullptr, 0);
     r.error = report.error;
     r.step = report.step;
     return r;
