@@ -1,15 +1,16 @@
 // Popen::communicate: feeding stdin while draining stdout and stderr, in the calling
 // coroutine alone. Every pipe is non-blocking; the loop does all the I/O it can, and
-// parks only when every pipe would block (on the one descriptor left, or on an
-// FdPoller when there are several), so no size of input or output can deadlock.
+// parks only when every pipe would block (on the one descriptor left, or on a
+// readiness set when there are several), so no size of input or output can deadlock.
 // A child that writes faster than we read would keep every read succeeding: each read
 // goes through Hub::cooperate(), so the loop yields to the hub every few MiB.
 #include <braid/process/subprocess.hpp>
 
 #include "subprocess_impl.hpp"
-#include "subprocess_poller.hpp"
 
 #include <braid/coro/task.hpp>
+#include <braid/runtime/detail/readiness_set.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -26,9 +27,7 @@
 namespace braid::subprocess {
 namespace {
 
-using braid::detail::Clock;
-using braid::detail::deadline_after;
-using braid::detail::remaining;
+using braid::detail::CallDeadline;
 
 // Read per pipe and round before the others get a turn: one read of a full pipe, so each
 // Hub::cooperate() stands for one system call's worth of copying.
@@ -39,15 +38,15 @@ constexpr std::size_t kFairShare = 64 * 1024;
 bool write_available(PipeWriter& w, detail::PopenState& m) {
   while (m.input_done < m.input.size()) {
     Hub::current().cooperate();  // a child that reads as fast as we write never blocks us
-    const ssize_t n =
-        ::write(w.fileno(), m.input.data() + m.input_done, m.input.size() - m.input_done);
+    const ssize_t n = braid::detail::sys::write(w.fileno(), m.input.data() + m.input_done,
+                                                m.input.size() - m.input_done);
     if (n > 0) {
       m.input_done += static_cast<std::size_t>(n);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return false;
     } else if (errno == EPIPE) {
       return true;
-    } else if (errno != EINTR) {
+    } else {
       throw std::system_error(errno, std::generic_category(), "write to the child's stdin");
     }
   }
@@ -71,14 +70,14 @@ class Pump {
   }
 
   // Runs until every pipe is finished (true), or until `until` (false).
-  bool run(std::optional<Clock::time_point> until) {
+  bool run(const CallDeadline& until) {
     for (;;) {
       const bool more_now = step();
       if (active() == 0) return true;
-      if (until && Clock::now() >= *until) return false;
+      if (until.passed()) return false;
       if (more_now) continue;
       try {
-        wait(remaining(until));
+        if (!wait(until.remaining())) return false;
       } catch (const TimeoutError& e) {
         if (e.source() != nullptr) throw;  // an enclosing Timeout: not ours to translate
         return false;
@@ -115,28 +114,36 @@ class Pump {
 
   std::size_t active() const { return nreaders_ + (writer_ != nullptr ? 1 : 0); }
 
-  void wait(std::optional<Duration> timeout) {
+  // Parks until a pipe is ready; false (or a TimeoutError with no source) when `timeout`
+  // passed first.
+  bool wait(std::optional<Duration> timeout) {
     if (active() == 1) {
       if (writer_ != nullptr) {
         braid::wait_writable(writer_->fileno(), timeout);
       } else {
         braid::wait_readable(readers_[0]->fileno(), timeout);
       }
-      return;
+      return true;
     }
+    using braid::detail::ReadinessSet;
     if (!poller_) {
-      poller_ = std::make_unique<detail::FdPoller>();
-      if (writer_ != nullptr) poller_->add(writer_->fileno(), true);
-      for (std::size_t i = 0; i < nreaders_; ++i) poller_->add(readers_[i]->fileno(), false);
+      poller_ = std::make_unique<ReadinessSet>();
+      if (writer_ != nullptr) {
+        poller_->add(writer_->fileno(), ReadinessSet::writable, "communicate");
+      }
+      for (std::size_t i = 0; i < nreaders_; ++i) {
+        poller_->add(readers_[i]->fileno(), ReadinessSet::readable, "communicate");
+      }
     }
-    poller_->wait(timeout);
+    return !poller_->wait(timeout, 1, "communicate").empty();
   }
 
   detail::PopenState& m_;
   PipeWriter* writer_ = nullptr;          // stdin, while input remains
   std::array<PipeReader*, 2> readers_{};  // stdout and stderr, until EOF
   std::size_t nreaders_ = 0;
-  std::unique_ptr<detail::FdPoller> poller_;  // made when two or more pipes need a wait
+  // Made when two or more pipes need a wait.
+  std::unique_ptr<braid::detail::ReadinessSet> poller_;
 };
 
 }  // namespace
@@ -153,7 +160,7 @@ std::pair<std::string, std::string> Popen::communicate(std::optional<std::string
   if (input && m.comm_started) {
     throw std::logic_error("communicate: cannot send input after starting communication");
   }
-  const auto until = deadline_after(timeout);
+  const CallDeadline until(timeout);
   if (!m.comm_started) {
     m.comm_started = true;
     if (m.in && input && !input->empty()) {
@@ -168,13 +175,14 @@ std::pair<std::string, std::string> Popen::communicate(std::optional<std::string
     // read what is left, but a descendant outside its group that still holds the pipes
     // must not keep us here: stop at kDrainAfterKill (CPython's run() likewise stops
     // reading after its kill).
-    if (!m.watch.wait(remaining(until))) throw m.timeout_expired(*timeout);
-    const auto drain_until = Clock::now() + detail::kDrainAfterKill;
-    const bool ours = until && *until <= drain_until;  // the caller's deadline comes first
+    if (!m.watch.wait(until.remaining())) throw m.timeout_expired(*timeout);
+    const CallDeadline drain_until(detail::kDrainAfterKill);
+    // The caller's deadline comes first.
+    const bool ours = until.expiry() && *until.expiry() <= *drain_until.expiry();
     if (!Pump(m).run(ours ? until : drain_until) && ours) throw m.timeout_expired(*timeout);
   } else {
     if (!Pump(m).run(until)) throw m.timeout_expired(*timeout);
-    if (!m.watch.wait(remaining(until))) throw m.timeout_expired(*timeout);
+    if (!m.watch.wait(until.remaining())) throw m.timeout_expired(*timeout);
   }
   m.comm_done = true;
   std::pair<std::string, std::string> result;

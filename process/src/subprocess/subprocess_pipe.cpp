@@ -3,6 +3,7 @@
 #include <braid/process/subprocess.hpp>
 
 #include <braid/coro/task.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -41,40 +42,29 @@ void reserve_cooperatively(std::string& buf, std::size_t more) {
   buf.swap(bigger);
 }
 
-using braid::detail::deadline_after;
-using braid::detail::remaining;
+using braid::detail::CallDeadline;
 
 }  // namespace
 
 // ---- PipeWriter ----
 
-PipeWriter::PipeWriter(PipeWriter&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+PipeWriter::PipeWriter(PipeWriter&& other) noexcept = default;
+PipeWriter& PipeWriter::operator=(PipeWriter&& other) noexcept = default;
 
-PipeWriter& PipeWriter::operator=(PipeWriter&& other) noexcept {
-  if (this != &other) {
-    close();
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-void PipeWriter::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void PipeWriter::close() noexcept { fd_.reset(); }
 
 void PipeWriter::write(std::string_view data, std::optional<Duration> timeout) {
-  if (fd_ < 0) throw std::logic_error("write to the child's stdin: the pipe is closed");
-  const auto until = deadline_after(timeout);
+  if (!fd_) throw std::logic_error("write to the child's stdin: the pipe is closed");
+  const CallDeadline until(timeout);
   std::size_t done = 0;
   while (done < data.size()) {
     Hub::current().cooperate();  // a child that reads as fast as we write never blocks us
-    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    const ssize_t n = braid::detail::sys::write(fd_.get(), data.data() + done, data.size() - done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      braid::wait_writable(fd_, remaining(until));
-    } else if (errno != EINTR) {
+      braid::wait_writable(fd_.get(), until.remaining());
+    } else {
       throw std::system_error(errno, std::generic_category(), "write to the child's stdin");
     }
   }
@@ -83,7 +73,7 @@ void PipeWriter::write(std::string_view data, std::optional<Duration> timeout) {
 // ---- PipeReader ----
 
 PipeReader::PipeReader(PipeReader&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
+    : fd_(std::move(other.fd_)),
       eof_(other.eof_),
       user_closed_(other.user_closed_),
       buffer_(std::move(other.buffer_)) {}
@@ -91,7 +81,7 @@ PipeReader::PipeReader(PipeReader&& other) noexcept
 PipeReader& PipeReader::operator=(PipeReader&& other) noexcept {
   if (this != &other) {
     close();
-    fd_ = std::exchange(other.fd_, -1);
+    fd_ = std::move(other.fd_);
     eof_ = other.eof_;
     user_closed_ = other.user_closed_;
     buffer_ = std::move(other.buffer_);
@@ -100,8 +90,7 @@ PipeReader& PipeReader::operator=(PipeReader&& other) noexcept {
 }
 
 void PipeReader::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   user_closed_ = true;
   buffer_.clear();
 }
@@ -116,17 +105,16 @@ bool PipeReader::fill_available(std::size_t limit) {
     const std::size_t old = buffer_.size();
     reserve_cooperatively(buffer_, kReadChunk);
     buffer_.resize(old + kReadChunk);
-    const ssize_t n = ::read(fd_, buffer_.data() + old, kReadChunk);
+    const ssize_t n = braid::detail::sys::read(fd_.get(), buffer_.data() + old, kReadChunk);
     buffer_.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
     if (n > 0) {
       got += static_cast<std::size_t>(n);
     } else if (n == 0) {
       eof_ = true;
-      ::close(fd_);  // nothing more can come; free the descriptor now
-      fd_ = -1;
+      fd_.reset();  // nothing more can come; free the descriptor now
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return false;
-    } else if (errno != EINTR) {
+    } else {
       throw std::system_error(errno, std::generic_category(), "read from the child's pipe");
     }
   }
@@ -135,27 +123,27 @@ bool PipeReader::fill_available(std::size_t limit) {
 
 bool PipeReader::fill_once(std::optional<Duration> timeout, const char* what) {
   require_open(what);
-  const auto until = deadline_after(timeout);
+  const CallDeadline until(timeout);
   const std::size_t before = buffer_.size();
   while (!eof_) {
     Hub::current().cooperate();  // a child that writes fast keeps every read succeeding
     fill_available(kReadChunk);
     if (buffer_.size() > before) return true;
-    if (!eof_) braid::wait_readable(fd_, remaining(until));
+    if (!eof_) braid::wait_readable(fd_.get(), until.remaining());
   }
   return buffer_.size() > before;
 }
 
 std::string PipeReader::read(std::optional<Duration> timeout) {
-  const auto until = deadline_after(timeout);
-  while (fill_once(remaining(until), "read")) {
+  const CallDeadline until(timeout);
+  while (fill_once(until.remaining(), "read")) {
   }
   return take_buffered();
 }
 
 std::string PipeReader::read(std::size_t n, std::optional<Duration> timeout) {
-  const auto until = deadline_after(timeout);
-  while (buffer_.size() < n && fill_once(remaining(until), "read")) {
+  const CallDeadline until(timeout);
+  while (buffer_.size() < n && fill_once(until.remaining(), "read")) {
   }
   std::string out = buffer_.substr(0, n);
   buffer_.erase(0, out.size());
@@ -170,12 +158,12 @@ std::string PipeReader::read_some(std::size_t max, std::optional<Duration> timeo
 }
 
 std::string PipeReader::readline(std::optional<Duration> timeout) {
-  const auto until = deadline_after(timeout);
+  const CallDeadline until(timeout);
   std::size_t scanned = 0;
   std::size_t nl;
   while ((nl = buffer_.find('\n', scanned)) == std::string::npos) {
     scanned = buffer_.size();
-    if (!fill_once(remaining(until), "readline")) break;
+    if (!fill_once(until.remaining(), "readline")) break;
   }
   const std::size_t len = nl == std::string::npos ? buffer_.size() : nl + 1;
   std::string line = buffer_.substr(0, len);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <braid/coro.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include <sys/stat.h>
 
@@ -159,12 +160,12 @@ class PipeWriter {
   void write(std::string_view data, std::optional<Duration> timeout = {});
   /// Closes the pipe, so the child reads EOF. Idempotent, never throws.
   void close() noexcept;
-  bool closed() const noexcept { return fd_ < 0; }
+  bool closed() const noexcept { return !fd_; }
   /// The descriptor (non-blocking, close-on-exec), -1 when closed.
-  int fileno() const noexcept { return fd_; }
+  int fileno() const noexcept { return fd_.get(); }
 
  private:
-  int fd_ = -1;  // parent's write end, O_NONBLOCK
+  braid::detail::UniqueFd fd_;  // parent's write end, O_NONBLOCK
 };
 
 /// The parent's end of a child's stdout or stderr pipe. Move-only. Reads are buffered:
@@ -202,7 +203,7 @@ class PipeReader {
   /// True once close() was called (communicate() closes the streams when it returns).
   bool closed() const noexcept { return user_closed_; }
   /// The descriptor (non-blocking, close-on-exec), -1 when closed or at EOF.
-  int fileno() const noexcept { return fd_; }
+  int fileno() const noexcept { return fd_.get(); }
 
   // ---- for braid's own communicate(): never parks ----
   /// Reads into the buffer until the pipe is empty (false) or at EOF (true: then closes
@@ -218,10 +219,10 @@ class PipeReader {
   void require_open(const char* what) const;
   bool fill_once(std::optional<Duration> timeout, const char* what);  // false at EOF
 
-  int fd_ = -1;               // parent's read end, O_NONBLOCK; -1 once closed or at EOF
-  bool eof_ = false;          // the child's end is closed and everything was read
-  bool user_closed_ = false;  // close() was called
-  std::string buffer_;        // read from the pipe, not yet returned
+  braid::detail::UniqueFd fd_;  // parent's read end, O_NONBLOCK; none once closed or at EOF
+  bool eof_ = false;            // the child's end is closed and everything was read
+  bool user_closed_ = false;    // close() was called
+  std::string buffer_;          // read from the pipe, not yet returned
 };
 
 namespace detail {
