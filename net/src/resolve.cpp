@@ -1,13 +1,14 @@
 // Name resolution through Asio's resolver. getaddrinfo blocks (DNS, /etc/hosts) and has no
-// non-blocking form, so Asio runs it on its resolver thread (one per io_context, started
-// on the first lookup, joined when the io_context goes) while the calling coroutine parks;
-// the completion comes back through the hub's loop. Lookups from one hub run one after
-// another on that thread. A lookup cannot be abandoned half-way, so a kill or an enclosing
-// Timeout takes effect when it returns, as with to_thread.
+// non-blocking form, so the resolver's synchronous resolve() runs on braid's thread pool
+// (to_thread) while the calling coroutine parks. Not async_resolve: Asio runs those on one
+// resolver thread per io_context, one after another, so a slow DNS answer would hold up
+// every other lookup of the hub; the pool runs up to four at once. A lookup cannot be
+// abandoned half-way, so a kill or an enclosing Timeout takes effect when it returns, as
+// with to_thread.
 #include "socket_ops.hpp"
 
 #include <braid/runtime/hub.hpp>
-#include <braid/runtime/wait.hpp>
+#include <braid/runtime/thread.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,7 +19,6 @@
 #include <sys/socket.h>
 
 #include <cstring>
-#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -34,11 +34,11 @@ std::vector<SockAddr> lookup(const std::string& name, std::uint16_t port, bool p
   // ::1 and 127.0.0.1 on a host whose only addresses are loopback ones.
   auto flags = Resolver::numeric_service;
   if (passive) flags |= Resolver::passive;
-  const error_code ec = braid::detail::await_op(
-      [&](auto handler) {
-        resolver.async_resolve(name, std::to_string(port), flags, std::move(handler));
-      },
-      std::nullopt, braid::detail::WaitInfo{"resolve"}, &results);
+  const std::string service = std::to_string(port);
+  error_code ec;
+  // The resolver object stays on this thread; resolve() only calls getaddrinfo and reads
+  // nothing of the io_context, so the pool's thread may run it while we park.
+  results = braid::to_thread([&] { return resolver.resolve(name, service, flags, ec); });
   const std::string what = fmt::format("resolve {}", name);
   if (ec) throw_error(ec, what);
   std::vector<SockAddr> addrs;
