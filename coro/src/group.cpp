@@ -37,9 +37,9 @@ void Group::member_done(void* group, detail::TaskBase* t) noexcept {
 }
 
 bool Group::join(std::optional<Duration> timeout) {
-  const auto until = detail::deadline_after(timeout);
+  const detail::CallDeadline until(timeout);
   while (!members_.empty()) {
-    if (!emptied_.wait(detail::remaining(until), detail::WaitInfo{"Group.join"})) {
+    if (!emptied_.wait(until.remaining(), detail::WaitInfo{"Group.join"})) {
       return members_.empty();
     }
   }
@@ -62,9 +62,9 @@ std::size_t Pool::free_count() const noexcept {
 }
 
 bool Pool::wait_available(std::optional<Duration> timeout) {
-  const auto until = detail::deadline_after(timeout);
+  const detail::CallDeadline until(timeout);
   while (free_count() == 0) {
-    if (!room_.wait(detail::remaining(until), detail::WaitInfo{"Pool.spawn"})) {
+    if (!room_.wait(until.remaining(), detail::WaitInfo{"Pool.spawn"})) {
       return free_count() > 0;
     }
   }

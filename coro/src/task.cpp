@@ -232,12 +232,12 @@ void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr ex
     }
   }
   if (block) {
-    const auto until = deadline_after(timeout);
+    const CallDeadline until(timeout);
     bool in_time = true;
     std::size_t alive = 0;
     for (auto& t : tasks) {
       if (t.get() == &hub.running()) continue;
-      if (in_time) in_time = t->join(remaining(until));
+      if (in_time) in_time = t->join(until.remaining());
       if (!t->finished()) ++alive;
     }
     if (alive > 0) {
@@ -250,16 +250,6 @@ void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr ex
     self.kill_error = std::move(exception);
     throw GreenletExit{};
   }
-}
-
-std::optional<Duration> remaining(std::optional<Clock::time_point> until) {
-  if (!until) return std::nullopt;
-  return std::max(Duration::zero(), *until - Clock::now());
-}
-
-std::optional<Clock::time_point> deadline_after(std::optional<Duration> timeout) {
-  if (!timeout) return std::nullopt;
-  return Clock::now() + *timeout;
 }
 
 }  // namespace braid::detail

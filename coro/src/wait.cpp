@@ -25,7 +25,7 @@ WaitSet::~WaitSet() { finish(); }
 void WaitSet::begin() {
   begun_ = true;
   Hub::current().check_can_block(WaitInfo{"wait/iwait"});
-  until_ = deadline_after(timeout_);
+  until_ = CallDeadline(timeout_);
   if (left_ == 0) return;
   const std::size_t n = objects_.size();
   queued_.assign(n, false);
@@ -81,7 +81,7 @@ std::optional<std::size_t> WaitSet::next() {
     while (left_ > 0 && ready_.empty()) {
       parked = true;
       const WaitInfo info{"wait/iwait"};
-      if (!caller_.wait(remaining(until_), info) && ready_.empty()) break;  // timed out
+      if (!caller_.wait(until_.remaining(), info) && ready_.empty()) break;  // timed out
     }
     if (left_ > 0 && !ready_.empty()) {
       // A result without parking: let the rest of the hub run now and then.

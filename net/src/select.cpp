@@ -1,6 +1,5 @@
 #include <braid/net/select.hpp>
 
-#include <braid/net/detail/epoll_set.hpp>
 #include <braid/net/selector.hpp>
 
 #include "socket_ops.hpp"
@@ -8,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <poll.h>
-#include <sys/epoll.h>
 #include <algorithm>
 #include <cerrno>
 #include <map>
@@ -61,11 +59,13 @@ SelectResult collect(const std::vector<pollfd>& fds, std::span<const int> r, std
   return out;
 }
 
-std::uint32_t epoll_events(short poll_events) {
-  std::uint32_t e = 0;
-  if (poll_events & POLLIN) e |= EPOLLIN | EPOLLRDHUP;
-  if (poll_events & POLLOUT) e |= EPOLLOUT;
-  if (poll_events & POLLPRI) e |= EPOLLPRI;
+// The readiness set only wakes us; poll_now decides.
+unsigned interest(short poll_events) {
+  using braid::detail::ReadinessSet;
+  unsigned e = 0;
+  if (poll_events & POLLIN) e |= ReadinessSet::readable | ReadinessSet::peer_closed;
+  if (poll_events & POLLOUT) e |= ReadinessSet::writable;
+  if (poll_events & POLLPRI) e |= ReadinessSet::priority;
   return e;
 }
 
@@ -82,7 +82,7 @@ SelectResult select(std::span<const int> r, std::span<const int> w, std::span<co
   for (auto [fd, in] : wanted) fds.push_back(pollfd{fd, in.events, 0});
 
   const detail::CallDeadline deadline(timeout);
-  std::optional<detail::EpollSet> set;  // built only if the call has to wait
+  std::optional<braid::detail::ReadinessSet> set;  // built only if the call has to wait
   // Ready descriptors return at once: a select() loop over busy sockets yields to the hub
   // now and then (Hub::cooperate), like every other fast path.
   Hub::current().cooperate();
@@ -97,12 +97,9 @@ SelectResult select(std::span<const int> r, std::span<const int> w, std::span<co
     if (left && *left <= Duration::zero()) return {};
     if (!set) {
       set.emplace();
-      for (const pollfd& p : fds) {
-        // The private set only wakes us; poll_now decides.
-        set->add_raw(p.fd, epoll_events(p.events), "select");
-      }
+      for (const pollfd& p : fds) set->add(p.fd, interest(p.events), "select");
     }
-    set->wait(left, 1);
+    set->wait(left, 1, "select");
   }
 }
 

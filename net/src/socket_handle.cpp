@@ -1,5 +1,6 @@
 #include <braid/net/detail/socket_handle.hpp>
 
+#include <braid/runtime/detail/fd_watcher.hpp>
 #include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/log.hpp>
@@ -87,16 +88,6 @@ std::string SockAddr::to_string() const {
   return a.to_string();
 }
 
-CallDeadline::CallDeadline(std::optional<Duration> timeout) : limit_(timeout) {
-  if (timeout) at_ = std::chrono::steady_clock::now() + *timeout;
-}
-
-std::optional<Duration> CallDeadline::remaining() const {
-  if (!at_) return std::nullopt;
-  const auto left = *at_ - std::chrono::steady_clock::now();
-  return left > Duration::zero() ? left : Duration::zero();
-}
-
 SocketHandle::SocketHandle(int fd, const char* what) {
   boost::system::error_code ec;
   desc_.emplace(Hub::current().context());
@@ -119,10 +110,7 @@ SocketHandle& SocketHandle::operator=(SocketHandle&& other) noexcept {
 boost::system::error_code SocketHandle::wait(bool writable, std::optional<Duration> timeout,
                                              braid::detail::WaitInfo info) {
   if (!is_open()) return boost::asio::error::bad_descriptor;
-  const auto type = writable ? Descriptor::wait_write : Descriptor::wait_read;
-  auto& d = *desc_;
-  return braid::detail::await_op(
-      [&d, type](auto handler) { d.async_wait(type, std::move(handler)); }, timeout, info);
+  return braid::detail::await_ready(*desc_, writable, timeout, info);
 }
 
 void SocketHandle::close() noexcept {

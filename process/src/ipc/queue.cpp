@@ -82,7 +82,7 @@ bool QueueCore::put(std::span<const std::byte> item, bool block, std::optional<D
         "Queue::put: an item of {} bytes does not fit the queue's {}-byte ring (QueueOptions)",
         item.size(), s.capacity));
   }
-  const Until until(timeout);
+  const braid::detail::CallDeadline until(timeout);
   SharedLockGuard g(s.m);
   while (!has_room(s, need)) {
     if (!block || until.passed()) return false;
@@ -103,7 +103,7 @@ bool QueueCore::get(std::vector<std::byte>& out, bool block, std::optional<Durat
   check_open("get");
   if (block) Hub::current().cooperate();  // as in put()
   State& s = *block_->get();
-  const Until until(timeout);
+  const braid::detail::CallDeadline until(timeout);
   SharedLockGuard g(s.m);
   while (s.items == 0) {
     if (!block || until.passed()) return false;
@@ -140,7 +140,7 @@ void QueueCore::task_done() {
 
 bool QueueCore::join(std::optional<Duration> timeout) {
   State& s = *block_->get();
-  const Until until(timeout);
+  const braid::detail::CallDeadline until(timeout);
   SharedLockGuard g(s.m);
   while (s.unfinished != 0) {
     if (until.passed()) return false;

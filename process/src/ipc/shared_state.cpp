@@ -107,7 +107,7 @@ void SharedCond::leave(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept
 bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout, std::uint64_t ticket) {
   bool got = false;
   try {
-    const Until until(timeout);
+    const braid::detail::CallDeadline until(timeout);
     for (;;) {
       if (try_take()) {
         if (notified_since(ticket)) {

@@ -39,7 +39,7 @@ class LockCore {
   bool acquire(std::optional<Duration> timeout) {
     // An uncontended acquire does not park: a loop of acquire/release would hold the hub.
     Hub::current().cooperate();
-    const Until until(timeout);
+    const braid::detail::CallDeadline until(timeout);
     LockState& s = *block_.get();
     s.m.lock();
     for (;;) {
@@ -180,7 +180,8 @@ struct BarrierImpl {
 
 // Runs `pred` under `m`, waiting on `cond` until it holds or the deadline passes.
 template <class Pred>
-bool wait_until(SharedMutex& m, SharedCond& cond, const Until& until, Pred pred) {
+bool wait_until(SharedMutex& m, SharedCond& cond, const braid::detail::CallDeadline& until,
+                Pred pred) {
   while (!pred()) {
     if (until.passed()) return false;
     cond.wait(m, until.remaining());
@@ -214,7 +215,7 @@ Semaphore::Semaphore(std::size_t n, bool bounded)
 bool Semaphore::acquire(std::optional<Duration> timeout) {
   Hub::current().cooperate();  // as in LockCore::acquire
   auto& s = *impl_->block.get();
-  const detail::Until until(timeout);
+  const braid::detail::CallDeadline until(timeout);
   s.m.lock();
   bool ok;
   try {
@@ -275,7 +276,7 @@ bool Event::is_set() const {
 bool Event::wait(std::optional<Duration> timeout) {
   Hub::current().cooperate();  // a set event does not park
   auto& s = *impl_->block.get();
-  const detail::Until until(timeout);
+  const braid::detail::CallDeadline until(timeout);
   s.m.lock();
   bool ok;
   try {
@@ -342,7 +343,7 @@ Barrier::Barrier(std::size_t parties, std::function<void()> action,
 
 std::size_t Barrier::wait(std::optional<Duration> timeout) {
   auto& s = *impl_->block.get();
-  const detail::Until until(timeout ? timeout : impl_->timeout);
+  const braid::detail::CallDeadline until(timeout ? timeout : impl_->timeout);
   detail::SharedLockGuard g(s.m);
   if (s.broken) throw BrokenBarrierError("Barrier::wait: the barrier is broken");
   const std::size_t index = s.count++;

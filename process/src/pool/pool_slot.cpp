@@ -6,6 +6,7 @@
 #include <braid/coro/sleep.hpp>
 #include <braid/process/pool.hpp>
 #include <braid/runtime/detail/clock.hpp>
+#include <braid/runtime/detail/fd_watcher.hpp>
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -28,7 +29,6 @@ namespace braid::process::detail {
 namespace {
 
 using namespace std::chrono_literals;
-using boost::asio::posix::stream_descriptor;
 
 constexpr std::size_t kMaxIov = 64;
 // The worker runs its tasks on the stack it was forked on: this coroutine's. Give it
@@ -37,13 +37,6 @@ constexpr std::size_t kSupervisorStack = std::size_t{8} << 20;
 // A worker whose socket closed exits at once; one that lingers is killed after this.
 constexpr auto kExitGrace = 300ms;
 constexpr auto kForkRetry = 200ms;
-
-// Parks until `desc` is ready for `w`. Aborted waits (the descriptor was closed while we
-// waited) and errors just return: the caller's next read or write finds out what happened.
-void await_ready(stream_descriptor& desc, stream_descriptor::wait_type w, const char* what) {
-  (void)braid::detail::await_op([&](auto handler) { desc.async_wait(w, std::move(handler)); },
-                                std::nullopt, braid::detail::WaitInfo{what, desc.native_handle()});
-}
 
 // What the error of a lost task adds about that task.
 const char* lost_task_text(LostTaskState s) noexcept {
@@ -419,7 +412,10 @@ void Slot::write_loop() {
       continue;
     }
     if (flush(*p) == Flush::would_block) {
-      await_ready(p->desc, stream_descriptor::wait_write, "Pool request");
+      // Aborted waits (the descriptor was closed while we waited) and errors need no
+      // handling here: the next write finds out what happened.
+      (void)braid::detail::await_ready(p->desc, true, std::nullopt,
+                                       braid::detail::WaitInfo{"Pool request", p->fd});
     }
   }
 }

@@ -1,6 +1,7 @@
 // Task: a handle to a scheduled coroutine (gevent's Greenlet), and spawn/joinall.
 #pragma once
 
+#include <braid/runtime/detail/deadline.hpp>
 #include <braid/runtime/detail/format.hpp>
 #include <braid/runtime/detail/wait_queue.hpp>
 #include <braid/runtime/errors.hpp>
@@ -343,9 +344,6 @@ auto spawn_later(Duration d, F&& f, A&&... args) -> Task<detail::SpawnResult<F, 
 }
 
 namespace detail {
-/// Remaining time of an overall deadline, for joining several tasks in turn.
-std::optional<Duration> remaining(std::optional<Clock::time_point> until);
-std::optional<Clock::time_point> deadline_after(std::optional<Duration> timeout);
 void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr exception, bool block,
              std::optional<Duration> timeout);
 }  // namespace detail
@@ -357,9 +355,9 @@ void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr ex
 template <class Range>
   requires std::ranges::range<Range>
 bool joinall(Range&& tasks, std::optional<Duration> timeout = {}) {
-  const auto until = detail::deadline_after(timeout);
+  const detail::CallDeadline until(timeout);  // one deadline for all the joins
   for (auto& t : tasks) {
-    if (!t.join(detail::remaining(until))) return false;
+    if (!t.join(until.remaining())) return false;
   }
   return true;
 }
@@ -373,9 +371,9 @@ bool joinall(Task<T>&... tasks) {
 
 template <class T>
 bool joinall(std::initializer_list<Task<T>> tasks, std::optional<Duration> timeout = {}) {
-  const auto until = detail::deadline_after(timeout);
+  const detail::CallDeadline until(timeout);
   for (auto t : tasks) {
-    if (!t.join(detail::remaining(until))) return false;
+    if (!t.join(until.remaining())) return false;
   }
   return true;
 }

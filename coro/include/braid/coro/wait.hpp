@@ -145,7 +145,7 @@ class WaitSet {
 
   std::vector<Waitable> objects_;
   std::optional<Duration> timeout_;
-  std::optional<Clock::time_point> until_;
+  detail::CallDeadline until_;  // set by begin()
   std::size_t left_;
   std::vector<bool> queued_;  // reported, or waiting in ready_
   std::deque<std::size_t> ready_;

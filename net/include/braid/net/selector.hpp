@@ -2,7 +2,8 @@
 // events and the data (e.g. a callback) they stand for, then select() the ready ones.
 #pragma once
 
-#include <braid/net/detail/epoll_set.hpp>
+#include <braid/net/detail/selector_checks.hpp>
+#include <braid/runtime/detail/readiness_set.hpp>
 
 #include <any>
 #include <cstddef>
@@ -18,8 +19,12 @@ namespace braid::net {
 
 inline constexpr unsigned EVENT_READ = 1;   // readable (or EOF / error)
 inline constexpr unsigned EVENT_WRITE = 2;  // writable (or error)
+// The masks go to and come from the readiness set unchanged.
+static_assert(EVENT_READ == braid::detail::ReadinessSet::readable &&
+              EVENT_WRITE == braid::detail::ReadinessSet::writable);
 
-/// A readiness selector over descriptors, backed by its own epoll set. `select()`
+/// A readiness selector over descriptors, backed by a readiness set of its own (on
+/// Linux a private epoll set). `select()`
 /// parks only the calling coroutine (in `main`, it runs the hub meanwhile). Keys stay
 /// valid until unregistered; a key unregistered while the results of select() are being
 /// handled (a callback unregistering its own descriptor) stays alive until the next
@@ -87,10 +92,10 @@ class BasicSelector {
     std::vector<std::pair<const Key*, unsigned>> out;
     if (keys_.empty()) {
       // Python sleeps for the timeout here; waiting forever on nothing is LoopExit.
-      set_.wait(timeout, 1);
+      set_.wait(timeout, 1, "select");
       return out;
     }
-    for (auto [fd, mask] : set_.wait(timeout, keys_.size())) {
+    for (auto [fd, mask] : set_.wait(timeout, keys_.size(), "select")) {
       auto it = keys_.find(fd);
       if (it == keys_.end()) continue;
       if (unsigned m = mask & it->second->events) out.emplace_back(it->second.get(), m);
@@ -104,7 +109,7 @@ class BasicSelector {
   }
   std::size_t size() const noexcept { return keys_.size(); }
   bool empty() const noexcept { return keys_.empty(); }
-  /// Unregisters everything and closes the epoll descriptor.
+  /// Unregisters everything and closes the readiness set.
   void close() noexcept {
     keys_.clear();
     retired_.clear();
@@ -122,7 +127,7 @@ class BasicSelector {
     return it;
   }
 
-  detail::EpollSet set_;                       // kernel side of the registrations
+  braid::detail::ReadinessSet set_;            // kernel side of the registrations
   Map keys_;                                   // registered descriptors
   std::vector<std::unique_ptr<Key>> retired_;  // unregistered since the last select()
 };

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <braid/process/detail/shared_state.hpp>
+#include <braid/runtime/detail/deadline.hpp>
 #include <braid/runtime/hub.hpp>
 
 #include <cstddef>
@@ -148,7 +149,7 @@ class Condition {
   /// wait() until `pred()` holds; returns its last value (false on timeout).
   template <class Pred>
   bool wait_for(Pred pred, std::optional<Duration> timeout = {}) {
-    const detail::Until until(timeout);
+    const braid::detail::CallDeadline until(timeout);
     bool ok = pred();
     while (!ok) {
       if (until.passed()) break;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <braid/net/address.hpp>
+#include <braid/runtime/detail/deadline.hpp>
 #include <braid/runtime/detail/fiber_record.hpp>
 #include <braid/runtime/hub.hpp>
 
@@ -10,7 +11,6 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/system/error_code.hpp>
 
-#include <chrono>
 #include <optional>
 #include <string>
 
@@ -28,18 +28,8 @@ struct SockAddr {
   std::string to_string() const;
 };
 
-/// When a socket call must give up: `timeout` after the call started, if any.
-class CallDeadline {
- public:
-  explicit CallDeadline(std::optional<Duration> timeout);
-  /// Time left (never negative); nullopt = no limit.
-  std::optional<Duration> remaining() const;
-  std::optional<Duration> limit() const noexcept { return limit_; }
-
- private:
-  std::optional<Duration> limit_;                            // the call's own timeout
-  std::optional<std::chrono::steady_clock::time_point> at_;  // when it expires
-};
+/// When a socket call must give up: runtime's one call deadline.
+using braid::detail::CallDeadline;
 
 /// Owns one non-blocking, close-on-exec descriptor and its registration with the hub's
 /// reactor (epoll, edge-triggered, registered once). Move-only.

@@ -29,12 +29,12 @@
 // aside for a millisecond and waits again.
 #pragma once
 
+#include <braid/runtime/detail/deadline.hpp>
 #include <braid/runtime/hub.hpp>
 
 #include <pthread.h>
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -146,28 +146,6 @@ class SharedBlock {
  private:
   SharedMapping map_;
   T* value_;
-};
-
-/// A deadline computed once from an optional timeout.
-class Until {
- public:
-  explicit Until(std::optional<Duration> timeout)
-      : at_(timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt) {}
-  /// Time left (zero when passed), or nullopt for "no limit".
-  std::optional<Duration> remaining() const {
-    if (!at_) return std::nullopt;
-    const auto left = *at_ - std::chrono::steady_clock::now();
-    return left > Duration::zero() ? left : Duration::zero();
-  }
-  bool passed() const { return at_ && std::chrono::steady_clock::now() >= *at_; }
-  /// remaining(), capped at `cap`.
-  Duration slice(Duration cap) const {
-    auto r = remaining();
-    return r && *r < cap ? *r : cap;
-  }
-
- private:
-  std::optional<std::chrono::steady_clock::time_point> at_;
 };
 
 /// Identity of a process that survives pid reuse: its pid plus its start time (clock
