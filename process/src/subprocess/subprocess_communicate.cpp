@@ -10,6 +10,7 @@
 
 #include <braid/coro/task.hpp>
 #include <braid/runtime/detail/readiness_set.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -37,15 +38,15 @@ constexpr std::size_t kFairShare = 64 * 1024;
 bool write_available(PipeWriter& w, detail::PopenState& m) {
   while (m.input_done < m.input.size()) {
     Hub::current().cooperate();  // a child that reads as fast as we write never blocks us
-    const ssize_t n =
-        ::write(w.fileno(), m.input.data() + m.input_done, m.input.size() - m.input_done);
+    const ssize_t n = braid::detail::sys::write(w.fileno(), m.input.data() + m.input_done,
+                                                m.input.size() - m.input_done);
     if (n > 0) {
       m.input_done += static_cast<std::size_t>(n);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return false;
     } else if (errno == EPIPE) {
       return true;
-    } else if (errno != EINTR) {
+    } else {
       throw std::system_error(errno, std::generic_category(), "write to the child's stdin");
     }
   }

@@ -3,6 +3,7 @@
 #include <braid/process/subprocess.hpp>
 
 #include <braid/coro/task.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/hub.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -47,33 +48,23 @@ using braid::detail::CallDeadline;
 
 // ---- PipeWriter ----
 
-PipeWriter::PipeWriter(PipeWriter&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+PipeWriter::PipeWriter(PipeWriter&& other) noexcept = default;
+PipeWriter& PipeWriter::operator=(PipeWriter&& other) noexcept = default;
 
-PipeWriter& PipeWriter::operator=(PipeWriter&& other) noexcept {
-  if (this != &other) {
-    close();
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-void PipeWriter::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
+void PipeWriter::close() noexcept { fd_.reset(); }
 
 void PipeWriter::write(std::string_view data, std::optional<Duration> timeout) {
-  if (fd_ < 0) throw std::logic_error("write to the child's stdin: the pipe is closed");
+  if (!fd_) throw std::logic_error("write to the child's stdin: the pipe is closed");
   const CallDeadline until(timeout);
   std::size_t done = 0;
   while (done < data.size()) {
     Hub::current().cooperate();  // a child that reads as fast as we write never blocks us
-    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    const ssize_t n = braid::detail::sys::write(fd_.get(), data.data() + done, data.size() - done);
     if (n > 0) {
       done += static_cast<std::size_t>(n);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      braid::wait_writable(fd_, until.remaining());
-    } else if (errno != EINTR) {
+      braid::wait_writable(fd_.get(), until.remaining());
+    } else {
       throw std::system_error(errno, std::generic_category(), "write to the child's stdin");
     }
   }
@@ -82,7 +73,7 @@ void PipeWriter::write(std::string_view data, std::optional<Duration> timeout) {
 // ---- PipeReader ----
 
 PipeReader::PipeReader(PipeReader&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)),
+    : fd_(std::move(other.fd_)),
       eof_(other.eof_),
       user_closed_(other.user_closed_),
       buffer_(std::move(other.buffer_)) {}
@@ -90,7 +81,7 @@ PipeReader::PipeReader(PipeReader&& other) noexcept
 PipeReader& PipeReader::operator=(PipeReader&& other) noexcept {
   if (this != &other) {
     close();
-    fd_ = std::exchange(other.fd_, -1);
+    fd_ = std::move(other.fd_);
     eof_ = other.eof_;
     user_closed_ = other.user_closed_;
     buffer_ = std::move(other.buffer_);
@@ -99,8 +90,7 @@ PipeReader& PipeReader::operator=(PipeReader&& other) noexcept {
 }
 
 void PipeReader::close() noexcept {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  fd_.reset();
   user_closed_ = true;
   buffer_.clear();
 }
@@ -115,17 +105,16 @@ bool PipeReader::fill_available(std::size_t limit) {
     const std::size_t old = buffer_.size();
     reserve_cooperatively(buffer_, kReadChunk);
     buffer_.resize(old + kReadChunk);
-    const ssize_t n = ::read(fd_, buffer_.data() + old, kReadChunk);
+    const ssize_t n = braid::detail::sys::read(fd_.get(), buffer_.data() + old, kReadChunk);
     buffer_.resize(old + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
     if (n > 0) {
       got += static_cast<std::size_t>(n);
     } else if (n == 0) {
       eof_ = true;
-      ::close(fd_);  // nothing more can come; free the descriptor now
-      fd_ = -1;
+      fd_.reset();  // nothing more can come; free the descriptor now
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return false;
-    } else if (errno != EINTR) {
+    } else {
       throw std::system_error(errno, std::generic_category(), "read from the child's pipe");
     }
   }
@@ -140,7 +129,7 @@ bool PipeReader::fill_once(std::optional<Duration> timeout, const char* what) {
     Hub::current().cooperate();  // a child that writes fast keeps every read succeeding
     fill_available(kReadChunk);
     if (buffer_.size() > before) return true;
-    if (!eof_) braid::wait_readable(fd_, until.remaining());
+    if (!eof_) braid::wait_readable(fd_.get(), until.remaining());
   }
   return buffer_.size() > before;
 }
