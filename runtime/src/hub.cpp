@@ -175,6 +175,11 @@ std::size_t Hub::poll() {
 
 std::size_t Hub::run_for(Duration d) {
   require_root("Hub::run_for");
+  // A test clock that only advance() moves never reaches the limit: run what is ready.
+  if (const detail::ManualTime* manual = detail::Clock::manual();
+      manual != nullptr && !manual->auto_advance) {
+    return poll();
+  }
   const auto until = detail::Clock::now() + d;
   std::size_t ran = 0;
   while (!stop_requested_.exchange(false) && detail::Clock::now() < until) {
@@ -289,7 +294,11 @@ Hub::TurnResult Hub::run_iteration(bool may_block, std::optional<detail::Clock::
 // reaches zero), braid timers, or ready coroutines.
 bool Hub::loop_alive() const noexcept {
   const boost::asio::io_context* ctx = ctx_.load(std::memory_order_acquire);
-  return (ctx != nullptr && !ctx->stopped()) || !timers_.empty() || ready_.size > 0;
+  // Under a test clock that only advance() moves, timers cannot end a wait.
+  const detail::ManualTime* manual = detail::Clock::manual();
+  const bool timers_fire = manual == nullptr || manual->auto_advance;
+  return (ctx != nullptr && !ctx->stopped()) || (timers_fire && !timers_.empty()) ||
+         ready_.size > 0;
 }
 
 // run_ready() and the ready queue live in scheduler.cpp, next to the switch they inline.
@@ -334,6 +343,23 @@ Hub::IoPhase Hub::poll_io(bool block, std::optional<detail::Clock::time_point> u
   // Armed in both modes: a host loop that sleeps on native_handle() must be woken by
   // the epoll descriptor when the next braid timer is due.
   arm_wake_timer();
+  if (detail::ManualTime* manual = detail::Clock::manual(); block && manual != nullptr) {
+    // A test clock (testing::ManualClock): no timer ends a wait by itself. In auto-advance
+    // mode the wait becomes a zero-timeout poll, and when that runs no handler the clock
+    // jumps to the next timer (or run_for's end), which the next turn fires. In manual
+    // mode (or with nothing timed pending) the loop waits for I/O and posts alone.
+    std::optional<detail::Clock::time_point> next = until;
+    if (!timers_.empty() && (!next || timers_.top_deadline() < *next)) {
+      next = timers_.top_deadline();
+    }
+    if (next && (manual->auto_advance || *next <= manual->now)) {
+      io.handlers = drain_io(ctx, false, until);
+      metrics_.io_handlers += io.handlers;
+      if (io.handlers == 0 && *next > manual->now) manual->now = *next;
+      return io;
+    }
+    until = std::nullopt;  // clock time, which stands still
+  }
   if (!block) {
     // Never io_context::poll(): it runs handlers for as long as completions keep coming,
     // and a busy socket keeps them coming, so timers and the ready queue would starve.
@@ -404,7 +430,8 @@ std::size_t Hub::drain_io(boost::asio::io_context& ctx, bool after_block,
 
 void Hub::arm_wake_timer() {
   const detail::TimerNode* top = timers_.top();
-  if (top == nullptr) {
+  // A test clock's deadlines are not steady_clock's: the loop handles them itself.
+  if (top == nullptr || detail::Clock::manual() != nullptr) {
     if (wake_armed_at_ != detail::Clock::time_point::max()) {
       wake_timer_->cancel();  // a pending wait would count as work and delay LoopExit
       wake_armed_at_ = detail::Clock::time_point::max();

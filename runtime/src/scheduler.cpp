@@ -352,6 +352,13 @@ std::string Hub::describe_parked() const {
       list += (parked > 1 ? "; " : "") + detail::DiagnosticsAccess::describe(live, *f, now);
     }
   }
+  if (const detail::ManualTime* manual = detail::Clock::manual();
+      manual != nullptr && !manual->auto_advance && !timers_.empty()) {
+    out += fmt::format(
+        " ({} timer(s) pending on a stopped testing::ManualClock: advance() it, or use "
+        "auto_advance)",
+        timers_.size());
+  }
   if (parked == 0) return out + "; no coroutine is alive to wake it";
   out += fmt::format("; {} coroutine(s) parked with nothing left to wake them: {}", parked, list);
   if (parked > 8) out += "; ...";

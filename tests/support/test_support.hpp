@@ -2,6 +2,7 @@
 #pragma once
 
 #include <braid/runtime/log.hpp>
+#include <braid/runtime/testing/manual_clock.hpp>
 
 #include <spdlog/sinks/ostream_sink.h>
 
@@ -47,6 +48,13 @@ class LogCapture {
  private:
   std::ostringstream out_;
   std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+};
+
+/// Paused time that jumps to the next timer whenever every coroutine waits (ManualClock in
+/// auto_advance mode), for tests whose sleeps and timeouts only order events: they run in
+/// hub order, at once, and a loaded machine cannot reorder a 1 ms timer and a 50 ms one.
+struct PausedClock : braid::testing::ManualClock {
+  PausedClock() : ManualClock(Mode::auto_advance) {}
 };
 
 /// Elapsed time of `f()`.
