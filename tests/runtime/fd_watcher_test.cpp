@@ -4,6 +4,7 @@
 #include <braid/runtime/fork.hpp>
 #include <catch2/catch.hpp>
 
+#include "pipe_support.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -18,23 +19,10 @@
 
 using namespace std::chrono_literals;
 using braid::detail::FdWatcher;
+using braid::test::fill;
+using braid::test::NonBlockingPipe;
 
 namespace {
-
-struct NonBlockingPipe {
-  int r = -1, w = -1;
-  NonBlockingPipe() {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
-    r = fds[0];
-    w = fds[1];
-  }
-  ~NonBlockingPipe() {
-    if (r >= 0) ::close(r);
-    if (w >= 0) ::close(w);
-  }
-  void put(char c) const { REQUIRE(::write(w, &c, 1) == 1); }
-};
 
 // Reads one byte through `w`, parking up to 5 s. No REQUIRE: coroutines call it, and a
 // kill must pass through as GreenletExit.
@@ -54,14 +42,6 @@ char delayed_round_trip(const NonBlockingPipe& p, FdWatcher& w, char c) {
   const char got = read_one(w);
   writer.join();
   return got;
-}
-
-// Fills the pipe until a write would block.
-void fill(int fd) {
-  static const char chunk[4096] = {};
-  while (::write(fd, chunk, sizeof chunk) > 0) {
-  }
-  REQUIRE(errno == EAGAIN);
 }
 
 }  // namespace

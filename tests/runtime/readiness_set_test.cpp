@@ -3,6 +3,7 @@
 #include <braid/coro.hpp>
 #include <catch2/catch.hpp>
 
+#include "pipe_support.hpp"
 #include "test_support.hpp"
 
 #include <fcntl.h>
@@ -17,32 +18,8 @@
 using namespace std::chrono_literals;
 using braid::detail::ReadinessSet;
 
-namespace {
-
-struct Pipe {
-  int r = -1, w = -1;
-  Pipe() {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
-    r = fds[0];
-    w = fds[1];
-  }
-  ~Pipe() {
-    if (r >= 0) ::close(r);
-    if (w >= 0) ::close(w);
-  }
-  void put(char c) const { REQUIRE(::write(w, &c, 1) == 1); }
-};
-
-// Fills the pipe until a write would block.
-void fill(int fd) {
-  static const char chunk[4096] = {};
-  while (::write(fd, chunk, sizeof chunk) > 0) {
-  }
-  REQUIRE(errno == EAGAIN);
-}
-
-}  // namespace
+using Pipe = braid::test::NonBlockingPipe;
+using braid::test::fill;
 
 TEST_CASE("ReadinessSet parks only the caller until a member turns readable",
           "[runtime][readiness_set]") {
