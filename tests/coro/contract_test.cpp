@@ -1,9 +1,10 @@
-// Every parking primitive honours the same contract: a timeout returns false no earlier
-// than asked, an enclosing Timeout is not swallowed, and kill() while parked unwinds.
+// Every coro parking primitive honours the same contract (parking_contract.hpp): a
+// timeout returns false no earlier than asked, an enclosing Timeout is not swallowed,
+// kill() while parked unwinds, and the wait is timed by braid's clock.
 #include <braid/coro.hpp>
 #include <catch2/catch.hpp>
 
-#include "test_support.hpp"
+#include "parking_contract.hpp"
 
 using namespace std::chrono_literals;
 
@@ -23,14 +24,7 @@ struct LockWaiter {
 };
 struct QueueGetter {
   braid::Queue<int> q;
-  bool wait(std::optional<braid::Duration> t) {
-    try {
-      q.get(t);
-      return true;
-    } catch (const braid::QueueEmpty&) {
-      return false;
-    }
-  }
+  bool wait(std::optional<braid::Duration> t) { return braid::test::got_item(q, t); }
 };
 struct QueuePutter {
   braid::Queue<int> q{1};
@@ -55,39 +49,8 @@ struct AsyncResultWaiter {
 };
 }  // namespace
 
-TEMPLATE_TEST_CASE("parking primitives honour timeouts and kill", "[coro][contract]",
-                   EventWaiter, SemaphoreWaiter, LockWaiter, QueueGetter, QueuePutter,
-                   TaskJoiner, AsyncResultWaiter) {
-  TestType prim;
-  SECTION("false, no earlier than the timeout") {
-    bool result = true;
-    const auto took = braid::test::time_of([&] { result = prim.wait(30ms); });
-    REQUIRE_FALSE(result);
-    REQUIRE(took >= 30ms);
-    REQUIRE(took < 30ms + braid::test::kSchedulingSlack);
-  }
-  SECTION("an enclosing Timeout is not swallowed") {
-    braid::Timeout limit(20ms);
-    try {
-      prim.wait(10s);
-      FAIL("returned");
-    } catch (const braid::TimeoutError& e) {
-      REQUIRE(e.fired_by(limit));
-    }
-  }
-  SECTION("kill() while parked unwinds") {
-    braid::Event parked;
-    bool returned = false;
-    auto t = braid::spawn([&] {
-      parked.set();
-      prim.wait(std::nullopt);
-      returned = true;
-    });
-    REQUIRE(parked.wait(5s));
-    braid::yield_now();
-    t.kill();
-    REQUIRE(t.ready());
-    REQUIRE_FALSE(returned);
-    REQUIRE_THROWS_AS(std::rethrow_exception(t.exception()), braid::GreenletExit);
-  }
+TEMPLATE_TEST_CASE("parking primitives honour timeouts and kill", "[coro][contract]", EventWaiter,
+                   SemaphoreWaiter, LockWaiter, QueueGetter, QueuePutter, TaskJoiner,
+                   AsyncResultWaiter) {
+  braid::test::check_parking_contract<TestType>();
 }

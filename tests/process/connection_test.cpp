@@ -3,6 +3,7 @@
 #include <braid/coro.hpp>
 #include <braid/process/detail/frame.hpp>
 #include <braid/process/process.hpp>
+#include <braid/process/synchronize.hpp>
 #include <braid/runtime/detail/fd_watcher.hpp>
 
 #include <catch2/catch.hpp>
@@ -237,18 +238,19 @@ TEST_CASE("poll: zero, bounded and unbounded timeouts", "[process][unit]") {
 }
 
 TEST_CASE("recv parks only the calling coroutine", "[process][unit][fork]") {
-  braid::test::Ticker ticker;
   auto [a, b] = mp::Pipe();
+  mp::Event go;
   mp::Process p(
-      [](mp::Connection& c) {
-        ::usleep(300 * 1000);
+      [](mp::Connection& c, mp::Event go) {
+        go.wait();
         c.send(99);
       },
-      std::ref(b));
+      std::ref(b), go);
   p.start();
   auto waiter = braid::spawn([&, &a = a] { return a.recv<int>(); });
+  CHECK(braid::test::others_run_while_parked(waiter));
+  go.set();
   REQUIRE(waiter.get() == 99);
-  CHECK(ticker.ticks() >= 20);
   REQUIRE(p.join(kGenerous));
 }
 

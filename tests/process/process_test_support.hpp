@@ -66,4 +66,17 @@ class Ticker {
   braid::Task<void> task_;
 };
 
+/// True when another coroutine gets 20 turns of the loop while `waiter` stays unfinished:
+/// the wait `waiter` is parked in holds only its own coroutine, not the thread. Time plays
+/// no part: the test keeps the wait from ending (a child that waits for a process-shared
+/// Event) until this returns.
+template <class T>
+bool others_run_while_parked(const braid::Task<T>& waiter) {
+  auto other = braid::spawn([&waiter] {
+    for (int i = 0; i < 20; ++i) braid::yield_now();
+    return !waiter.ready();
+  });
+  return other.get();
+}
+
 }  // namespace braid::test

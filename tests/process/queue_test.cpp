@@ -122,18 +122,19 @@ TEST_CASE("Queue across processes: many producers and consumers, nothing lost or
 }
 
 TEST_CASE("Queue::get parks only the calling coroutine", "[process][unit][fork]") {
-  braid::test::Ticker ticker;
   mp::Queue<int> q;
+  mp::Event go;
   mp::Process p(
-      [](mp::Queue<int> q) {
-        ::usleep(300 * 1000);
+      [](mp::Queue<int> q, mp::Event go) {
+        go.wait();
         q.put(7);
       },
-      q);
+      q, go);
   p.start();
   auto waiter = braid::spawn([&] { return q.get(kGenerous); });
+  CHECK(braid::test::others_run_while_parked(waiter));
+  go.set();
   REQUIRE(waiter.get() == 7);
-  CHECK(ticker.ticks() >= 20);
   REQUIRE(p.join(kGenerous));
 }
 

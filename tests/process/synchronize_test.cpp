@@ -84,22 +84,23 @@ TEST_CASE("a Lock held by a child that dies is taken over, not a deadlock",
 }
 
 TEST_CASE("a waiter for a Lock parks only its coroutine", "[process][unit][fork]") {
-  braid::test::Ticker ticker;
   mp::Lock lock;
   mp::Event held;
+  mp::Event go;
   mp::Process holder(
-      [](mp::Lock l, mp::Event held) {
+      [](mp::Lock l, mp::Event held, mp::Event go) {
         l.acquire();
         held.set();
-        ::usleep(300 * 1000);
+        go.wait();
         l.release();
       },
-      lock, held);
+      lock, held, go);
   holder.start();
   REQUIRE(held.wait(kGenerous));
   auto waiter = braid::spawn([&] { return lock.acquire(kGenerous); });
+  CHECK(braid::test::others_run_while_parked(waiter));
+  go.set();
   REQUIRE(waiter.get());
-  CHECK(ticker.ticks() >= 20);
   CHECK(lock.recovered_count() == 0);
   lock.release();
   REQUIRE(holder.join(kGenerous));
