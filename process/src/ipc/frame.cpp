@@ -3,6 +3,7 @@
 // frame_codec.cpp.
 #include <braid/process/detail/frame.hpp>
 
+#include <braid/runtime/detail/deadline.hpp>
 #include <braid/runtime/detail/fd_watcher.hpp>
 #include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/errors.hpp>
@@ -125,19 +126,14 @@ bool FrameReader::fill(braid::detail::FdWatcher& watcher, std::optional<Duration
 
 std::vector<std::byte> FrameReader::read(braid::detail::FdWatcher& watcher, int fd,
                                          std::optional<Duration> timeout, const char* what) {
-  const auto until =
-      timeout ? std::optional(std::chrono::steady_clock::now() + *timeout) : std::nullopt;
-  auto remaining = [&]() -> std::optional<Duration> {
-    if (!until) return std::nullopt;
-    return std::max(Duration::zero(), *until - std::chrono::steady_clock::now());
-  };
+  const braid::detail::CallDeadline deadline(timeout);  // one limit for the whole frame
   for (;;) {
     if (const auto frame = buf_.front()) {
       std::vector<std::byte> payload(frame->begin(), frame->end());
       buf_.pop();
       return payload;
     }
-    if (!fill(watcher, remaining(), what)) {
+    if (!fill(watcher, deadline.remaining(), what)) {
       const std::size_t have = buf_.buffered();
       if (have == 0) throw EOFError(fmt::format("{} fd {}: the other end is closed", what, fd));
       throw_truncated(fd, have, buf_.announced());
