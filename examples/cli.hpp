@@ -41,6 +41,8 @@ inline po::variables_map parse(int argc, char** argv, const std::string& usage,
       std::exit(0);
     }
     po::notify(vm);
+  } catch (const po::unknown_option& e) {
+    fail(argv[0], usage, "unknown option: " + e.get_option_name());
   } catch (const po::error& e) {
     fail(argv[0], usage, e.what());
   }

@@ -9,6 +9,8 @@
 //       Exits 1 on any mismatch or error.
 #include <braid/net.hpp>
 
+#include "cli.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,35 +34,19 @@ struct Options {
   double duration = 5.0;
 };
 
-[[noreturn]] void usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--host H] --port P [--connections C --size S --duration SECONDS]\n",
-               argv0);
-  std::exit(2);
-}
-
 Options parse(int argc, char** argv) {
+  namespace po = braid_cli::po;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(argv[0]);
-      return argv[++i];
-    };
-    if (a == "--host")
-      o.host = value();
-    else if (a == "--port")
-      o.port = static_cast<std::uint16_t>(std::stoul(value()));
-    else if (a == "--connections")
-      o.connections = std::stoul(value());
-    else if (a == "--size")
-      o.size = std::stoul(value());
-    else if (a == "--duration")
-      o.duration = std::stod(value());
-    else
-      usage(argv[0]);
-  }
-  if (o.port == 0 || (o.connections > 0 && o.size == 0)) usage(argv[0]);
+  po::options_description opts("options");
+  opts.add_options()("host", po::value(&o.host)->default_value(o.host), "server address")(
+      "port", po::value(&o.port)->required(), "server port")(
+      "connections", po::value(&o.connections), "load mode: this many connections")(
+      "size", po::value(&o.size)->default_value(o.size), "load mode: message bytes")(
+      "duration", po::value(&o.duration)->default_value(o.duration), "load mode: seconds");
+  const char* usage = "[--host H] --port P [--connections C --size S --duration SECONDS]";
+  braid_cli::parse(argc, argv, usage, opts);
+  if (o.port == 0) braid_cli::fail(argv[0], usage, "--port must not be 0");
+  if (o.connections > 0 && o.size == 0) braid_cli::fail(argv[0], usage, "--size must not be 0");
   return o;
 }
 

@@ -16,6 +16,8 @@
 // own hub, supervised by this one (braid::net::ServerGroup): a worker that dies is
 // restarted; SIGINT/SIGTERM stop every worker with the same two-second grace, SIGHUP
 // replaces them one by one. It prints "worker I pid P" per worker after "listening on".
+#include "cli.hpp"
+
 #include <braid/net.hpp>
 
 #include <spdlog/sinks/stdout_sinks.h>
@@ -43,43 +45,29 @@ struct Options {
   bool verbose = false;
 };
 
-[[noreturn]] void usage(const char* argv0) {
-  std::fprintf(stderr,
-               "usage: %s [--host H] [--port P] [--max-connections N] [--idle-timeout S] "
-               "[--workers N [--reuse-port]] [--verbose]\n",
-               argv0);
-  std::exit(2);
-}
-
 Options parse(int argc, char** argv) {
+  namespace po = braid_cli::po;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(argv[0]);
-      return argv[++i];
-    };
-    if (a == "--host") {
-      o.host = value();
-    } else if (a == "--port") {
-      o.port = static_cast<std::uint16_t>(std::stoul(value()));
-    } else if (a == "--max-connections") {
-      o.max_connections = std::stoul(value());
-    } else if (a == "--idle-timeout") {
-      const double s = std::stod(value());
-      if (!(s > 0)) usage(argv[0]);
-      o.idle_timeout =
-          std::chrono::duration_cast<braid::Duration>(std::chrono::duration<double>(s));
-    } else if (a == "--workers") {
-      o.workers = static_cast<unsigned>(std::stoul(value()));
-    } else if (a == "--reuse-port") {
-      o.reuse_port = true;
-    } else if (a == "--verbose" || a == "-v") {
-      o.verbose = true;
-    } else {
-      usage(argv[0]);
-    }
+  double idle_s = 0;
+  unsigned workers = 0;
+  po::options_description opts("options");
+  opts.add_options()("host", po::value(&o.host)->default_value(o.host), "address to listen on")(
+      "port", po::value(&o.port)->default_value(o.port), "0: any free port")(
+      "max-connections", po::value(&o.max_connections), "connections served at once")(
+      "idle-timeout", po::value(&idle_s), "close connections silent this many seconds")(
+      "workers", po::value(&workers), "pre-forked worker processes (0: one per CPU)")(
+      "reuse-port", po::bool_switch(&o.reuse_port), "workers: one SO_REUSEPORT listener each")(
+      "verbose,v", po::bool_switch(&o.verbose), "log each connect and disconnect");
+  const char* usage =
+      "[--host H] [--port P] [--max-connections N] [--idle-timeout S] "
+      "[--workers N [--reuse-port]] [--verbose]";
+  const auto vm = braid_cli::parse(argc, argv, usage, opts);
+  if (vm.count("idle-timeout") != 0) {
+    if (!(idle_s > 0)) braid_cli::fail(argv[0], usage, "--idle-timeout must be positive");
+    o.idle_timeout =
+        std::chrono::duration_cast<braid::Duration>(std::chrono::duration<double>(idle_s));
   }
+  if (vm.count("workers") != 0) o.workers = workers;
   return o;
 }
 

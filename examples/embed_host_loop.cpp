@@ -6,6 +6,8 @@
 // Usage: embed_host_loop [--frames N]
 #include <braid/coro.hpp>
 
+#include "cli.hpp"
+
 #include <poll.h>
 
 #include <algorithm>
@@ -19,7 +21,9 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   int frames = 30;
-  if (argc == 3 && std::strcmp(argv[1], "--frames") == 0) frames = std::atoi(argv[2]);
+  braid_cli::po::options_description opts("options");
+  opts.add_options()("frames", braid_cli::po::value(&frames)->default_value(frames), "frames");
+  braid_cli::parse(argc, argv, "[--frames N]", opts);
   braid::Hub& hub = braid::Hub::current();
 
   // Background work the host does not schedule itself: a coroutine that ticks.

@@ -12,46 +12,43 @@
 // (braid::net::TlsStream; one process only).
 #include "http_pages.hpp"
 
+#include "cli.hpp"
+
 #include <braid/net/tls_stream.hpp>
 
 #include <csignal>
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 
 int main(int argc, char** argv) {
+  namespace po = braid_cli::po;
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
-  std::chrono::milliseconds delay{0};
+  int delay_ms = 0;
+  unsigned worker_count = 0;
+  std::vector<std::string> tls_files;
+  po::options_description opts("options");
+  opts.add_options()("host", po::value(&host)->default_value(host), "address to listen on")(
+      "port", po::value(&port)->default_value(port), "0: any free port")(
+      "delay-ms", po::value(&delay_ms)->default_value(0), "each response waits this long")(
+      "workers", po::value(&worker_count), "pre-forked worker processes (0: one per CPU)")(
+      "tls", po::value(&tls_files)->multitoken(), "serve HTTPS: CERT.pem KEY.pem");
+  const char* usage = "[--host H] [--port P] [--delay-ms D] [--workers N] [--tls CERT KEY]";
+  const auto vm = braid_cli::parse(argc, argv, usage, opts);
+  const std::chrono::milliseconds delay{delay_ms};
   std::optional<unsigned> workers;
+  if (vm.count("workers") != 0) workers = worker_count;
   std::optional<std::pair<std::string, std::string>> tls;  // certificate chain, key
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--host" && i + 1 < argc)
-      host = argv[++i];
-    else if (a == "--port" && i + 1 < argc)
-      port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
-    else if (a == "--delay-ms" && i + 1 < argc)
-      delay = std::chrono::milliseconds(std::stoi(argv[++i]));
-    else if (a == "--workers" && i + 1 < argc)
-      workers = static_cast<unsigned>(std::stoul(argv[++i]));
-    else if (a == "--tls" && i + 2 < argc) {
-      tls.emplace(argv[i + 1], argv[i + 2]);
-      i += 2;
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--host H] [--port P] [--delay-ms D] [--workers N] "
-                   "[--tls CERT KEY]\n",
-                   argv[0]);
-      return 2;
-    }
+  if (vm.count("tls") != 0) {
+    if (tls_files.size() != 2) braid_cli::fail(argv[0], usage, "--tls takes CERT and KEY");
+    tls.emplace(tls_files[0], tls_files[1]);
   }
-  if (tls && workers) {
-    std::fprintf(stderr, "http_server: --tls serves from one process: drop --workers\n");
-    return 2;
-  }
+  if (tls && workers)
+    braid_cli::fail(argv[0], usage, "--tls serves from one process: drop --workers");
   try {
     if (workers) {
       braid::net::ServerGroupOptions go;

@@ -12,6 +12,8 @@
 #include "http_serve.hpp"
 #include "prometheus_text.hpp"
 
+#include "cli.hpp"
+
 #include <braid/coro.hpp>
 #include <braid/net.hpp>
 
@@ -34,11 +36,7 @@ struct Options {
   std::uint16_t metrics_port = 0;
 };
 
-[[noreturn]] void usage(const char* argv0, const std::string& why) {
-  std::fprintf(stderr, "%s: %s\nusage: %s [--host H] [--port P] [--metrics-port M]\n", argv0,
-               why.c_str(), argv0);
-  std::exit(2);
-}
+constexpr const char* kUsage = "[--host H] [--port P] [--metrics-port M]";
 
 std::uint16_t parse_port(const char* argv0, const std::string& flag, const std::string& v) {
   std::size_t used = 0;
@@ -49,27 +47,23 @@ std::uint16_t parse_port(const char* argv0, const std::string& flag, const std::
     used = 0;
   }
   if (used == 0 || used != v.size() || n > 65535) {
-    usage(argv0, flag + " takes a port number from 0 to 65535, not '" + v + "'");
+    braid_cli::fail(argv0, kUsage, flag + " takes a port number from 0 to 65535, not '" + v + "'");
   }
   return static_cast<std::uint16_t>(n);
 }
 
 Options parse(int argc, char** argv) {
+  namespace po = braid_cli::po;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) usage(argv[0], "unknown option or missing value: " + a);
-    const std::string v = argv[++i];
-    if (a == "--host") {
-      o.host = v;
-    } else if (a == "--port") {
-      o.port = parse_port(argv[0], a, v);
-    } else if (a == "--metrics-port") {
-      o.metrics_port = parse_port(argv[0], a, v);
-    } else {
-      usage(argv[0], "unknown option: " + a);
-    }
-  }
+  std::string port = "0", metrics_port = "0";  // checked below, for a message naming the flag
+  po::options_description opts("options");
+  opts.add_options()("host", po::value(&o.host)->default_value(o.host), "address to listen on")(
+      "port", po::value(&port)->default_value(port), "echo port (0: any free port)")(
+      "metrics-port", po::value(&metrics_port)->default_value(metrics_port),
+      "metrics HTTP port (0: any free port)");
+  braid_cli::parse(argc, argv, kUsage, opts);
+  o.port = parse_port(argv[0], "--port", port);
+  o.metrics_port = parse_port(argv[0], "--metrics-port", metrics_port);
   return o;
 }
 

@@ -13,6 +13,7 @@
 // The curl_crawler_unhooked build is the same program without braid_hooks (the control):
 // there libcurl blocks the whole thread, so the concurrent pass takes as long as the
 // sequential one, and it needs --port (an in-process server could never answer).
+#include "../cli.hpp"
 #include "../http_pages.hpp"
 #include "hooked.hpp"
 
@@ -62,19 +63,12 @@ int main(int argc, char** argv) {
   int urls = 20;
   int delay_ms = 200;
   std::uint16_t port = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--urls" && i + 1 < argc)
-      urls = std::stoi(argv[++i]);
-    else if (a == "--delay-ms" && i + 1 < argc)
-      delay_ms = std::stoi(argv[++i]);
-    else if (a == "--port" && i + 1 < argc)
-      port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
-    else {
-      std::fprintf(stderr, "usage: %s [--urls N] [--delay-ms D] [--port P]\n", argv[0]);
-      return 2;
-    }
-  }
+  namespace po = braid_cli::po;
+  po::options_description opts("options");
+  opts.add_options()("urls", po::value(&urls)->default_value(urls), "pages to fetch")(
+      "delay-ms", po::value(&delay_ms)->default_value(delay_ms), "the server's delay per page")(
+      "port", po::value(&port), "fetch from this server instead of serving the pages");
+  braid_cli::parse(argc, argv, "[--urls N] [--delay-ms D] [--port P]", opts);
   if (!braid_clients::kHooked && port == 0) {
     std::fprintf(stderr,
                  "%s: without braid_hooks libcurl blocks the thread that would serve the "

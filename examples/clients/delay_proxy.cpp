@@ -10,6 +10,8 @@
 // it, so a request/response protocol sees 2 x delay more per round trip. (Chunks in one
 // direction are delayed one after another: a stream of pipelined commands is slowed
 // more than a real network would.)
+#include "../cli.hpp"
+
 #include <braid/coro.hpp>
 #include <braid/net.hpp>
 
@@ -43,24 +45,16 @@ void pump(braid::net::TcpStream& from, braid::net::TcpStream& to, braid::Duratio
 int main(int argc, char** argv) {
   std::string to_host = "127.0.0.1";
   int to_port = 0, port = 0, delay_us = 250;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--to-host" && i + 1 < argc)
-      to_host = argv[++i];
-    else if (a == "--to-port" && i + 1 < argc)
-      to_port = std::stoi(argv[++i]);
-    else if (a == "--port" && i + 1 < argc)
-      port = std::stoi(argv[++i]);
-    else if (a == "--delay-us" && i + 1 < argc)
-      delay_us = std::stoi(argv[++i]);
-    else
-      to_port = -1;
-  }
-  if (to_port <= 0 || port < 0 || delay_us < 0) {
-    std::fprintf(stderr, "usage: %s --to-port P [--to-host H] [--port P] [--delay-us N]\n",
-                 argv[0]);
-    return 2;
-  }
+  namespace po = braid_cli::po;
+  po::options_description opts("options");
+  opts.add_options()("to-port", po::value(&to_port)->required(), "the server to forward to")(
+      "to-host", po::value(&to_host)->default_value(to_host), "its address")(
+      "port", po::value(&port)->default_value(port), "port to listen on (0: any free port)")(
+      "delay-us", po::value(&delay_us)->default_value(delay_us), "added to each chunk");
+  const char* usage = "--to-port P [--to-host H] [--port P] [--delay-us N]";
+  braid_cli::parse(argc, argv, usage, opts);
+  if (to_port <= 0 || port < 0 || delay_us < 0)
+    braid_cli::fail(argv[0], usage, "a value is out of range");
   try {
     const braid::Duration delay = std::chrono::microseconds(delay_us);
     braid::net::StreamServer server(

@@ -9,6 +9,7 @@
 // --api blocking: libpq's own blocking API (PQconnectdb, PQexec), unmodified. In the
 //   pg_sleep_hooked build braid_hooks is linked in and those calls park only their
 //   coroutine; in the plain pg_sleep build they block the thread: N x S (the control).
+#include "../cli.hpp"
 #include "braid_pg.hpp"
 #include "hooked.hpp"
 
@@ -72,27 +73,16 @@ int main(int argc, char** argv) {
   std::string conninfo, api = "adapter";
   int clients = 20;
   double seconds = 0.2;
-  bool usage = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--conninfo" && i + 1 < argc)
-      conninfo = argv[++i];
-    else if (a == "--api" && i + 1 < argc)
-      api = argv[++i];
-    else if (a == "--clients" && i + 1 < argc)
-      clients = std::stoi(argv[++i]);
-    else if (a == "--seconds" && i + 1 < argc)
-      seconds = std::stod(argv[++i]);
-    else
-      usage = true;
-  }
-  if (usage || conninfo.empty() || clients < 1 || (api != "blocking" && api != "adapter")) {
-    std::fprintf(stderr,
-                 "usage: %s --conninfo STR [--api adapter|blocking] [--clients N] "
-                 "[--seconds S]\n",
-                 argv[0]);
-    return 2;
-  }
+  namespace po = braid_cli::po;
+  po::options_description opts("options");
+  opts.add_options()("conninfo", po::value(&conninfo)->required(), "libpq connection string")(
+      "api", po::value(&api)->default_value(api), "adapter or blocking")(
+      "clients", po::value(&clients)->default_value(clients), "concurrent clients")(
+      "seconds", po::value(&seconds)->default_value(seconds), "each one's pg_sleep");
+  const char* usage = "--conninfo STR [--api adapter|blocking] [--clients N] [--seconds S]";
+  braid_cli::parse(argc, argv, usage, opts);
+  if (conninfo.empty() || clients < 1 || (api != "blocking" && api != "adapter"))
+    braid_cli::fail(argv[0], usage, "a value is out of range");
   try {
     std::printf("api: %s, braid_hooks: %s\n", api.c_str(), braid_clients::kHooksState);
     std::vector<Query> conns(static_cast<std::size_t>(clients));

@@ -11,6 +11,7 @@
 //   concurrent pass is no faster (the control).
 // --api adapter: braid_redis.hpp (a non-blocking redisContext and braid waits): concurrent
 //   without hooks.
+#include "../cli.hpp"
 #include "braid_redis.hpp"
 #include "hooked.hpp"
 
@@ -106,28 +107,17 @@ Pass run(const std::function<SetGet()>& open, int clients, int pairs, const std:
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1", api = "blocking";
   int port = 0, clients = 100, pairs = 10000;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--host" && i + 1 < argc)
-      host = argv[++i];
-    else if (a == "--port" && i + 1 < argc)
-      port = std::stoi(argv[++i]);
-    else if (a == "--api" && i + 1 < argc)
-      api = argv[++i];
-    else if (a == "--clients" && i + 1 < argc)
-      clients = std::stoi(argv[++i]);
-    else if (a == "--pairs" && i + 1 < argc)
-      pairs = std::stoi(argv[++i]);
-    else
-      port = -1;
-  }
-  if (port <= 0 || clients < 1 || pairs < 1 || (api != "blocking" && api != "adapter")) {
-    std::fprintf(stderr,
-                 "usage: %s --port P [--host H] [--api blocking|adapter] [--clients N] "
-                 "[--pairs N]\n",
-                 argv[0]);
-    return 2;
-  }
+  namespace po = braid_cli::po;
+  po::options_description opts("options");
+  opts.add_options()("port", po::value(&port)->required(), "the Redis server's port")(
+      "host", po::value(&host)->default_value(host), "its address")(
+      "api", po::value(&api)->default_value(api), "blocking or adapter")(
+      "clients", po::value(&clients)->default_value(clients), "concurrent clients")(
+      "pairs", po::value(&pairs)->default_value(pairs), "SET/GET pairs per client");
+  const char* usage = "--port P [--host H] [--api blocking|adapter] [--clients N] [--pairs N]";
+  braid_cli::parse(argc, argv, usage, opts);
+  if (port <= 0 || clients < 1 || pairs < 1 || (api != "blocking" && api != "adapter"))
+    braid_cli::fail(argv[0], usage, "a value is out of range");
   try {
     const std::function<SetGet()> open = [&] {
       return api == "blocking" ? open_blocking(host, port) : open_adapter(host, port);

@@ -10,6 +10,8 @@
 //       gevent.joinall(threads)
 //
 // Usage: s21_sync_vs_async [--tasks N] [--sleep-ms MS]
+#include "../cli.hpp"
+
 #include <braid/coro.hpp>
 
 #include <chrono>
@@ -34,15 +36,14 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int tasks = 10;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--tasks") == 0) tasks = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--sleep-ms") == 0) g_sleep = std::chrono::milliseconds(std::atoi(argv[i + 1]));
-  }
-  if (tasks <= 0 || g_sleep.count() < 0) {
-    std::fprintf(stderr, "usage: %s [--tasks N>0] [--sleep-ms MS>=0]\n", argv[0]);
-    return 2;
-  }
+  int tasks = 10, sleep_ms = static_cast<int>(g_sleep.count());
+  braid_cli::po::options_description opts("options");
+  opts.add_options()("tasks", braid_cli::po::value(&tasks)->default_value(tasks), "tasks (> 0)")(
+      "sleep-ms", braid_cli::po::value(&sleep_ms)->default_value(sleep_ms), "each task's sleep");
+  const char* usage = "[--tasks N>0] [--sleep-ms MS>=0]";
+  braid_cli::parse(argc, argv, usage, opts);
+  if (tasks <= 0 || sleep_ms < 0) braid_cli::fail(argv[0], usage, "a value is out of range");
+  g_sleep = std::chrono::milliseconds(sleep_ms);
 
   std::puts("Synchronous:");
   auto t0 = std::chrono::steady_clock::now();

@@ -15,6 +15,8 @@
 // Serving the pages itself over TLS needs --cert and --key.
 #include "../http_pages.hpp"
 
+#include "../cli.hpp"
+
 #include <braid/net/tls_stream.hpp>
 
 #include <chrono>
@@ -65,30 +67,16 @@ int main(int argc, char** argv) {
   std::uint16_t port = 0;
   bool use_tls = false;
   std::string ca_file, cert_file, key_file;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--urls" && i + 1 < argc)
-      urls = std::stoi(argv[++i]);
-    else if (a == "--delay-ms" && i + 1 < argc)
-      delay_ms = std::stoi(argv[++i]);
-    else if (a == "--port" && i + 1 < argc)
-      port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
-    else if (a == "--tls")
-      use_tls = true;
-    else if (a == "--ca" && i + 1 < argc)
-      ca_file = argv[++i];
-    else if (a == "--cert" && i + 1 < argc)
-      cert_file = argv[++i];
-    else if (a == "--key" && i + 1 < argc)
-      key_file = argv[++i];
-    else {
-      std::fprintf(stderr,
-                   "usage: %s [--urls N] [--delay-ms D] [--port P] "
-                   "[--tls [--ca CA] [--cert CERT --key KEY]]\n",
-                   argv[0]);
-      return 2;
-    }
-  }
+  namespace po = braid_cli::po;
+  po::options_description opts("options");
+  opts.add_options()("urls", po::value(&urls)->default_value(urls), "pages to fetch")(
+      "delay-ms", po::value(&delay_ms)->default_value(delay_ms), "the server's delay per page")(
+      "port", po::value(&port), "fetch from this server instead of serving the pages")(
+      "tls", po::bool_switch(&use_tls), "over TLS")("ca", po::value(&ca_file), "CA to trust")(
+      "cert", po::value(&cert_file), "certificate chain")("key", po::value(&key_file), "its key");
+  braid_cli::parse(argc, argv,
+                   "[--urls N] [--delay-ms D] [--port P] [--tls [--ca CA] [--cert CERT --key KEY]]",
+                   opts);
   if (use_tls && port == 0 && (cert_file.empty() || key_file.empty())) {
     std::fprintf(stderr,
                  "s22_crawler: --tls without --port serves the pages itself over TLS: "

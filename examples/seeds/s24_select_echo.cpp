@@ -6,6 +6,8 @@
 //
 // select() parks only the calling coroutine, so in the demo the clients run as
 // coroutines of the same thread while the server loop waits in select().
+#include "../cli.hpp"
+
 #include <braid/net.hpp>
 
 #include <cstdio>
@@ -94,19 +96,11 @@ int main(int argc, char** argv) {
   bool serve = false;
   int clients = 2;
   std::uint16_t port = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--serve")
-      serve = true;
-    else if (a == "--port" && i + 1 < argc)
-      port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
-    else if (a == "--clients" && i + 1 < argc)
-      clients = std::stoi(argv[++i]);
-    else {
-      std::fprintf(stderr, "usage: %s [--clients N] | --serve [--port P]\n", argv[0]);
-      return 2;
-    }
-  }
+  braid_cli::po::options_description opts("options");
+  opts.add_options()("clients", braid_cli::po::value(&clients), "demo clients (default 2)")(
+      "serve", braid_cli::po::bool_switch(&serve), "only serve, until interrupted")(
+      "port", braid_cli::po::value(&port), "port to serve on (default: any free port)");
+  braid_cli::parse(argc, argv, "[--clients N] | --serve [--port P]", opts);
   try {
     auto server = TcpListener::bind("127.0.0.1", port, 10000);
     std::printf("listening on %u\n", server.port());

@@ -3,6 +3,8 @@
 //
 //   s25_selectors_echo [--clients N]      demo: serve N built-in clients, then exit
 //   s25_selectors_echo --serve [--port P] serve forever ("listening on PORT")
+#include "../cli.hpp"
+
 #include <braid/net.hpp>
 
 #include <cstdio>
@@ -77,19 +79,11 @@ int main(int argc, char** argv) {
   bool serve = false;
   int clients = 2;
   std::uint16_t port = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--serve")
-      serve = true;
-    else if (a == "--port" && i + 1 < argc)
-      port = static_cast<std::uint16_t>(std::stoi(argv[++i]));
-    else if (a == "--clients" && i + 1 < argc)
-      clients = std::stoi(argv[++i]);
-    else {
-      std::fprintf(stderr, "usage: %s [--clients N] | --serve [--port P]\n", argv[0]);
-      return 2;
-    }
-  }
+  braid_cli::po::options_description opts("options");
+  opts.add_options()("clients", braid_cli::po::value(&clients), "demo clients (default 2)")(
+      "serve", braid_cli::po::bool_switch(&serve), "only serve, until interrupted")(
+      "port", braid_cli::po::value(&port), "port to serve on (default: any free port)");
+  braid_cli::parse(argc, argv, "[--clients N] | --serve [--port P]", opts);
   try {
     EchoServer es{{}, TcpListener::bind("127.0.0.1", port, 10000), {}, 0};
     std::printf("listening on %u\n", es.server.port());
