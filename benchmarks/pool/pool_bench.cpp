@@ -1,8 +1,9 @@
 // Pool benchmarks: apply round trip, map throughput, CPU-bound speed-up.
 //
-//   pool_bench rtt  [iterations=20000] [block=1000]   -> "rtt_us <median of block means> cpu_us
-//   <c>" pool_bench map  [items=1000000] [repeats=7]       -> "map_items_per_s <median>" pool_bench
-//   cpu  [tasks=16] [ms_per_task=25]       -> "seq_s <t> pool_s <t> speedup <x>"
+//   pool_bench rtt [iterations=20000] [block=1000]
+//       -> "rtt_us <median of block means> cpu_us <c>"
+//   pool_bench map [items=1000000] [repeats=7]  -> "map_items_per_s <median>"
+//   pool_bench cpu [tasks=16] [ms_per_task=25]  -> "seq_s <t> pool_s <t> speedup <x>"
 //
 // The spin before sleeping is set with BRAID_POOL_SPIN_US (read by the pool).
 // BRAID_BENCH_CPUS="P,C" pins rtt's parent to CPU P and its worker to CPU C (bench_cpu.h);
@@ -10,6 +11,7 @@
 #include <braid/process/pool.hpp>
 
 #include "bench_cpu.h"
+#include "cli.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -122,11 +124,25 @@ int cpu(int tasks, int ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = argc > 1 ? argv[1] : "rtt";
-  auto arg = [&](int i, int def) { return argc > i ? std::atoi(argv[i]) : def; };
-  if (mode == "rtt") return rtt(arg(2, 20000), arg(3, 1000));
-  if (mode == "map") return map(arg(2, 1000000), arg(3, 7));
-  if (mode == "cpu") return cpu(arg(2, 16), arg(3, 25));
-  std::fprintf(stderr, "usage: pool_bench rtt|map|cpu [args]\n");
-  return 2;
+  namespace po = braid_cli::po;
+  std::string mode = "rtt";
+  po::options_description opts("arguments");
+  opts.add_options()("mode", po::value(&mode), "rtt, map or cpu (default rtt)")(
+      "first", po::value<int>(), "iterations, items or tasks")("second", po::value<int>(),
+                                                               "block, repeats or ms per task");
+  po::positional_options_description pos;
+  pos.add("mode", 1).add("first", 1).add("second", 1);
+  const char* usage =
+      "rtt [ITERATIONS=20000] [BLOCK=1000] | map [ITEMS=1000000] [REPEATS=7] | "
+      "cpu [TASKS=16] [MS_PER_TASK=25]";
+  const auto vm = braid_cli::parse(argc, argv, usage, opts, pos);
+  auto arg = [&](const char* name, int def) {
+    const int v = vm.count(name) != 0 ? vm[name].as<int>() : def;
+    if (v < 1) braid_cli::fail(argv[0], usage, std::string(name) + " argument must be positive");
+    return v;
+  };
+  if (mode == "rtt") return rtt(arg("first", 20000), arg("second", 1000));
+  if (mode == "map") return map(arg("first", 1000000), arg("second", 7));
+  if (mode == "cpu") return cpu(arg("first", 16), arg("second", 25));
+  braid_cli::fail(argv[0], usage, "unknown mode '" + mode + "'");
 }
