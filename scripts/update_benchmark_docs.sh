@@ -3,7 +3,7 @@
 # (benchmarks/common/noise.py), on an optimised tree. The deliberate way to refresh the
 # documented figures: scripts/run.sh and the drivers on their own write into the build tree.
 #
-#   scripts/update_benchmark_docs.sh [--write-docs] [--build-dir DIR] [--quick]
+#   scripts/update_benchmark_docs.sh [--write-docs] [--build-dir DIR] [--uring] [--quick]
 #
 # Without --write-docs every table (each with the machine state above it) goes to
 # DIR/bench-figures/ and nothing tracked changes. With --write-docs the generated pages
@@ -12,19 +12,23 @@
 # -process) take their tables from DIR/bench-figures/ by hand, with their prose.
 # Run it on a quiet machine (load average < 0.3): a window in which other processes use
 # more than 15% of a core is re-measured, and reported NOISY after 3 retries.
+# --uring: also build DIR-uring with Asio's io_uring backend (BRAID_IO_URING) and measure
+# its echo_server beside braid on epoll (issue 15's io_uring row; needs liburing).
 # --quick: every driver's smoke-test size (checks the pipeline, measures nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build/bench-docs
 write_docs=0
+uring=0
 quick=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --write-docs) write_docs=1 ;;
     --build-dir) build=${2:?--build-dir needs a folder}; shift ;;
     --quick) quick=(--quick) ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --uring) uring=1 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "update_benchmark_docs.sh: unknown argument '$1' (--help lists them)" >&2; exit 2 ;;
   esac
   shift
@@ -34,6 +38,11 @@ echo "=== building the benchmarks in $build (Release)"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBRAID_BUILD_BENCHMARKS=ON \
   -DBRAID_BUILD_EXAMPLES=ON -DBRAID_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build"
+if [[ $uring == 1 ]]; then
+  cmake -S . -B "$build-uring" -G Ninja -DCMAKE_BUILD_TYPE=Release -DBRAID_IO_URING=ON \
+    -DBRAID_BUILD_BENCHMARKS=OFF -DBRAID_BUILD_EXAMPLES=ON -DBRAID_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$build-uring" --target echo_server
+fi
 
 figs=$build/bench-figures
 mkdir -p "$figs"
@@ -53,6 +62,7 @@ run coro python3 benchmarks/run_coro_benchmarks.py --build-dir "$build" \
 servers=(--server "epoll=$bin/epoll_echo --port 0" --server "asio_spawn=$bin/asio_spawn_echo --port 0"
          --server "braid=$build/examples/echo_server --port 0")
 if [[ -x $bin/uring_echo ]]; then servers+=(--server "uring_c=$bin/uring_echo --port 0"); fi
+if [[ $uring == 1 ]]; then servers+=(--server "braid_uring=$build-uring/examples/echo_server --port 0"); fi
 run echo python3 benchmarks/echo/run_echo_bench.py --build-dir "$build" \
   --connections 1000 --sizes 64 --reps 3 --duration 5 --warmup 1 "${servers[@]}" \
   --json "$figs/echo.json" --plot "$figs/echo" "${quick[@]}"
