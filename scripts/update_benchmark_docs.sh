@@ -28,7 +28,7 @@ while [[ $# -gt 0 ]]; do
     --build-dir) build=${2:?--build-dir needs a folder}; shift ;;
     --quick) quick=(--quick) ;;
     --uring) uring=1 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "update_benchmark_docs.sh: unknown argument '$1' (--help lists them)" >&2; exit 2 ;;
   esac
   shift
