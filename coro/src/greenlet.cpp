@@ -36,7 +36,7 @@ Greenlet::~Greenlet() {
   Greenlet& from = current();
   t_unwind_target = &from;
   t_switching_from = &from;
-  detail::FiberRecord& rec = Hub::current().running();
+  detail::FiberRecord& rec = detail::Scheduling::running(Hub::current());
   rec.asan_stack_bottom = asan_bottom_;
   rec.asan_stack_size = asan_size_;
   detail::sanitizer::start_switch(&from.asan_fake_, asan_bottom_, asan_size_);
@@ -51,7 +51,7 @@ Greenlet::~Greenlet() {
 }
 
 Greenlet& Greenlet::current() {
-  detail::FiberRecord& rec = Hub::current().running();
+  detail::FiberRecord& rec = detail::Scheduling::running(Hub::current());
   if (rec.greenlet_current == nullptr) {
     auto* g = new Greenlet();
     static thread_local ImplicitGreenlets implicit;
@@ -70,7 +70,7 @@ void Greenlet::arrive(boost::context::fiber&& from_cont) {
     t_switching_from->asan_size_ = size;
     t_switching_from->cont_ = std::move(from_cont);
   }
-  detail::FiberRecord& rec = Hub::current().running();
+  detail::FiberRecord& rec = detail::Scheduling::running(Hub::current());
   rec.greenlet_current = this;
   rec.asan_stack_bottom = implicit_ ? nullptr : asan_bottom_;
   rec.asan_stack_size = asan_size_;
@@ -93,7 +93,7 @@ boost::context::fiber Greenlet::entry(Greenlet* self, boost::context::fiber&& ca
   Greenlet* next = t_unwind_target != nullptr ? t_unwind_target : self->parent_;
   while (next != nullptr && next->dead_) next = next->parent_;
   t_switching_from = nullptr;  // a dead greenlet keeps no continuation
-  detail::FiberRecord& rec = Hub::current().running();
+  detail::FiberRecord& rec = detail::Scheduling::running(Hub::current());
   rec.greenlet_current = next;
   rec.asan_stack_bottom = next->implicit_ ? nullptr : next->asan_bottom_;
   rec.asan_stack_size = next->asan_size_;
@@ -116,7 +116,7 @@ void Greenlet::switch_to() {
   t_switching_from = &from;
   // The coroutine (or main) now continues on this greenlet's stack; the hub must know
   // for AddressSanitizer when it suspends and resumes it there.
-  detail::FiberRecord& rec = Hub::current().running();
+  detail::FiberRecord& rec = detail::Scheduling::running(Hub::current());
   rec.asan_stack_bottom = asan_bottom_;
   rec.asan_stack_size = asan_size_;
   detail::sanitizer::start_switch(&from.asan_fake_, asan_bottom_, asan_size_);

@@ -8,7 +8,8 @@ namespace braid {
 
 bool Semaphore::acquire(std::optional<Duration> timeout) {
   if (value_ > 0 && waiters_.empty()) {
-    Hub::current().check_interrupt();  // a pending kill or timeout still takes effect
+    detail::Scheduling::check_interrupt(
+        Hub::current());  // a pending kill or timeout still takes effect
     --value_;
     return true;
   }
@@ -29,9 +30,8 @@ bool Semaphore::try_lock() noexcept {
 
 void BoundedSemaphore::check_release() const {
   if (value() >= bound_ && waiting() == 0) {
-    throw std::logic_error(
-        fmt::format("BoundedSemaphore.release: released more often than acquired (bound {})",
-                    bound_));
+    throw std::logic_error(fmt::format(
+        "BoundedSemaphore.release: released more often than acquired (bound {})", bound_));
   }
 }
 
@@ -41,7 +41,7 @@ void Lock::release() {
 }
 
 bool RLock::acquire(std::optional<Duration> timeout) {
-  const detail::FiberRecord* me = &Hub::current().running();
+  const detail::FiberRecord* me = &detail::Scheduling::running(Hub::current());
   if (owner_ == me) {
     ++depth_;
     return true;
@@ -53,7 +53,7 @@ bool RLock::acquire(std::optional<Duration> timeout) {
 }
 
 bool RLock::try_lock() noexcept {
-  const detail::FiberRecord* me = &Hub::current().running();
+  const detail::FiberRecord* me = &detail::Scheduling::running(Hub::current());
   if (owner_ == me) {
     ++depth_;
     return true;
@@ -65,7 +65,7 @@ bool RLock::try_lock() noexcept {
 }
 
 void RLock::release() {
-  if (owner_ != &Hub::current().running()) {
+  if (owner_ != &detail::Scheduling::running(Hub::current())) {
     throw std::logic_error("RLock.release: the calling coroutine does not hold the lock");
   }
   if (--depth_ == 0) {

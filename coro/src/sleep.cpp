@@ -14,13 +14,13 @@ struct Sleeper {
 
 void wake_sleeper(void* p) noexcept {
   auto* s = static_cast<Sleeper*>(p);
-  s->hub->schedule(*s->fiber);
+  detail::Scheduling::schedule(*s->hub, *s->fiber);
 }
 
 void cancel_sleep(void* p) noexcept {
   auto* s = static_cast<Sleeper*>(p);
-  s->hub->remove_timer(s->node);
-  s->hub->schedule(*s->fiber);
+  detail::Scheduling::remove_timer(*s->hub, s->node);
+  detail::Scheduling::schedule(*s->hub, *s->fiber);
 }
 
 }  // namespace
@@ -31,18 +31,18 @@ void sleep(Duration d) {
     return;
   }
   Hub& hub = Hub::current();
-  Sleeper s{&hub, &hub.running(), {}};
+  Sleeper s{&hub, &detail::Scheduling::running(hub), {}};
   s.node.deadline = detail::Clock::now() + d;
   s.node.fire = &wake_sleeper;
   s.node.arg = &s;
-  hub.check_can_block(detail::WaitInfo{"sleep"});
-  hub.add_timer(s.node);
+  detail::Scheduling::check_can_block(hub, detail::WaitInfo{"sleep"});
+  detail::Scheduling::add_timer(hub, s.node);
   // Every way out of park() has taken the node off the heap: it fired, or cancel_sleep
   // removed it (kill, timeout). LoopExit cannot happen while the timer is armed.
-  hub.park(detail::WaitInfo{"sleep"}, &cancel_sleep, &s);
+  detail::Scheduling::park(hub, detail::WaitInfo{"sleep"}, &cancel_sleep, &s);
 }
 
-void yield_now() { Hub::current().yield(); }
+void yield_now() { detail::Scheduling::yield(Hub::current()); }
 
 namespace detail {
 void sleep_for(Duration d) { braid::sleep(d); }

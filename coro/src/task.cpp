@@ -187,7 +187,7 @@ bool TaskBase::join(std::optional<Duration> timeout) {
   error_observed = true;
   if (finished()) return true;
   Hub& hub = Hub::current();
-  if (&hub.running() == this) {
+  if (&detail::Scheduling::running(hub) == this) {
     throw std::logic_error(fmt::format("task '{}' cannot wait for itself", display_name()));
   }
   // notify_all wakes joiners only once the task is done.
@@ -204,12 +204,13 @@ void TaskBase::kill(bool block, std::exception_ptr exception) {
     return;
   }
   Hub& hub = Hub::current();
-  if (&hub.running() == this) throw GreenletExit{};  // a task killing itself unwinds now
+  if (&detail::Scheduling::running(hub) == this)
+    throw GreenletExit{};  // a task killing itself unwinds now
   if (state == FiberState::created) {
-    hub.cancel_unstarted(*this);
+    detail::Scheduling::cancel_unstarted(hub, *this);
     return;
   }
-  hub.interrupt(*this, Interrupt::kill);
+  detail::Scheduling::interrupt(hub, *this, Interrupt::kill);
   if (block) join(std::nullopt);
 }
 
@@ -217,7 +218,7 @@ void TaskBase::start(Duration delay, std::shared_ptr<TaskBase> self) {
   if (scheduled || finished()) return;
   scheduled = true;
   delay_ = delay;
-  Hub::current().start(std::move(self));
+  detail::Scheduling::start(Hub::current(), std::move(self));
 }
 
 void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr exception, bool block,
@@ -225,7 +226,7 @@ void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr ex
   Hub& hub = Hub::current();
   bool self_listed = false;
   for (auto& t : tasks) {
-    if (t.get() == &hub.running()) {
+    if (t.get() == &detail::Scheduling::running(hub)) {
       self_listed = true;
     } else {
       t->kill(false, exception);
@@ -236,7 +237,7 @@ void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr ex
     bool in_time = true;
     std::size_t alive = 0;
     for (auto& t : tasks) {
-      if (t.get() == &hub.running()) continue;
+      if (t.get() == &detail::Scheduling::running(hub)) continue;
       if (in_time) in_time = t->join(until.remaining());
       if (!t->finished()) ++alive;
     }
@@ -246,7 +247,7 @@ void killall(std::vector<std::shared_ptr<TaskBase>> tasks, std::exception_ptr ex
     }
   }
   if (self_listed) {
-    auto& self = static_cast<TaskBase&>(hub.running());
+    auto& self = static_cast<TaskBase&>(detail::Scheduling::running(hub));
     self.kill_error = std::move(exception);
     throw GreenletExit{};
   }

@@ -24,7 +24,7 @@ WaitSet::~WaitSet() { finish(); }
 // else gets a helper coroutine parked in the object's own wait.
 void WaitSet::begin() {
   begun_ = true;
-  Hub::current().check_can_block(WaitInfo{"wait/iwait"});
+  detail::Scheduling::check_can_block(Hub::current(), WaitInfo{"wait/iwait"});
   until_ = CallDeadline(timeout_);
   if (left_ == 0) return;
   const std::size_t n = objects_.size();
@@ -86,7 +86,7 @@ std::optional<std::size_t> WaitSet::next() {
     if (left_ > 0 && !ready_.empty()) {
       // A result without parking: let the rest of the hub run now and then.
       if (!parked) {
-        hub.check_interrupt();
+        detail::Scheduling::check_interrupt(hub);
         hub.cooperate();
       }
       out = ready_.front();
@@ -101,7 +101,7 @@ std::optional<std::size_t> WaitSet::next() {
   // Clean up outside the handler: reaping helpers parks.
   if (failure || !out || left_ == 0) finish();
   if (failure) std::rethrow_exception(failure);
-  if (!out) Hub::current().check_interrupt();  // one that arrived while reaping
+  if (!out) detail::Scheduling::check_interrupt(Hub::current());  // one that arrived while reaping
   return out;
 }
 
@@ -124,7 +124,7 @@ void WaitSet::reap_helpers() noexcept {
   if (helpers_.empty()) return;
   Hub& hub = Hub::current();
   for (auto& h : helpers_) h->kill(false);
-  FiberRecord& self = hub.running();
+  FiberRecord& self = detail::Scheduling::running(hub);
   Interrupt held = Interrupt::none;
   const void* source = nullptr;
   std::chrono::nanoseconds length{};
@@ -146,7 +146,7 @@ void WaitSet::reap_helpers() noexcept {
     }
   }
   helpers_.clear();
-  if (held != Interrupt::none) hub.interrupt(self, held, source, length);
+  if (held != Interrupt::none) detail::Scheduling::interrupt(hub, self, held, source, length);
 }
 
 }  // namespace detail

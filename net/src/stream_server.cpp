@@ -130,7 +130,7 @@ void serve_tls(State& st, TcpStream& stream, std::uint64_t id) {
 // The body of one connection's coroutine. The stream is closed when the handler ends,
 // however it ends; an exception is logged and touches no other connection.
 void run_handler(State& st, TcpStream& stream) {
-  const std::uint64_t id = Hub::current().running().id;
+  const std::uint64_t id = braid::detail::Scheduling::running(Hub::current()).id;
   if (auto it = st.live.find(id); it != st.live.end()) it->second.stream = &stream;
   struct Finish {
     State& st;
@@ -387,7 +387,8 @@ void StreamServer::stop(std::optional<Duration> grace) {
   }
 
   // A handler may be the one stopping the server: it is neither waited for nor killed.
-  const std::uint64_t self = Hub::current().in_coroutine() ? Hub::current().running().id : 0;
+  const std::uint64_t self =
+      Hub::current().in_coroutine() ? braid::detail::Scheduling::running(Hub::current()).id : 0;
   auto others = [&] { return st.live.size() - st.live.count(self); };
   const detail::CallDeadline deadline(grace.value_or(st.opts.stop_timeout));
   while (others() > 0) {

@@ -160,7 +160,7 @@ boost::system::error_code FdWatcher::await(bool writable, std::optional<Duration
   // in writability kept on the persistent registration would wake the hub whenever the
   // peer reads. The persistent one is made for the reads to come, unless there are none.
   if (!one_wait_) (void)registration(hub, what);
-  hub.check_interrupt();
+  detail::Scheduling::check_interrupt(hub);
   const std::unique_ptr<Desc> desc = register_duplicate(hub.context(), fd_, what);
   if (desc_ == nullptr) generation_ = fork_generation();  // what release() checks
   write_desc_ = desc.get();

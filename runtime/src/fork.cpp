@@ -22,7 +22,7 @@ void after_fork_in_child() {
   // A test clock (testing::ManualClock) belongs to the parent's test: the child, which
   // runs its own work and may spin on real-time budgets, measures real time.
   set_manual_time(nullptr);
-  if (Hub* hub = Hub::current_if_any()) hub->reset_after_fork();
+  if (Hub* hub = Hub::current_if_any()) detail::Scheduling::reset_after_fork(*hub);
 }
 
 }  // namespace braid::detail

@@ -39,14 +39,14 @@ int interrupt_errno(Interrupt kind) noexcept {
 template <class Op>
 int guarded(Op&& op) {
   Hub& hub = *Hub::current_if_any();
-  FiberRecord& self = hub.running();
+  FiberRecord& self = detail::Scheduling::running(hub);
   try {
     return op(hub);
   } catch (const GreenletExit&) {
-    hub.interrupt(self, Interrupt::kill);
+    detail::Scheduling::interrupt(hub, self, Interrupt::kill);
     return ECANCELED;
   } catch (const TimeoutError& e) {
-    hub.interrupt(self, Interrupt::timeout, e.source(), self.timeout_length);
+    detail::Scheduling::interrupt(hub, self, Interrupt::timeout, e.source(), self.timeout_length);
     return ETIMEDOUT;
   } catch (const boost::context::detail::forced_unwind&) {
     throw;  // a coroutine being torn down: its unwinding must go on
@@ -61,10 +61,11 @@ int guarded(Op&& op) {
 
 int may_park() {
   const Hub* hub = Hub::current_if_any();
-  return hub != nullptr && hub->in_coroutine() && !hub->in_hub_callback() ? 1 : 0;
+  return hub != nullptr && hub->in_coroutine() && !detail::Scheduling::in_hub_callback(*hub) ? 1
+                                                                                             : 0;
 }
 
-int pending() { return interrupt_errno(Hub::current_if_any()->running().pending); }
+int pending() { return interrupt_errno(Scheduling::running(*Hub::current_if_any()).pending); }
 
 int cooperate() {
   return guarded([](Hub& hub) {
@@ -84,7 +85,7 @@ std::optional<Duration> to_timeout(long long ns) {
 // flag, which would turn the application's blocking socket non-blocking under it.
 int wait_fd(int fd, int writable, long long timeout_ns) {
   return guarded([&](Hub& hub) {
-    hub.check_interrupt();
+    detail::Scheduling::check_interrupt(hub);
     const int ep = ::epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) return errno;
     boost::asio::posix::stream_descriptor set(hub.context());
@@ -112,20 +113,20 @@ int wait_fd(int fd, int writable, long long timeout_ns) {
 int sleep_ns(long long ns) {
   return guarded([&](Hub& hub) {
     if (ns <= 0) {
-      hub.yield();
+      detail::Scheduling::yield(hub);
       return 0;
     }
     // Parks on nothing but its own deadline: the deadline's expiry is the wake-up.
     struct Sleeper {
       Hub* hub;
       FiberRecord* fiber;
-    } s{&hub, &hub.running()};
+    } s{&hub, &detail::Scheduling::running(hub)};
     Deadline deadline(to_timeout(ns));
     auto wake = [](void* p) noexcept {
       auto* sl = static_cast<Sleeper*>(p);
-      sl->hub->schedule(*sl->fiber);
+      detail::Scheduling::schedule(*sl->hub, *sl->fiber);
     };
-    hub.park(WaitInfo{"hooked sleep"}, wake, &s, deadline.id());
+    detail::Scheduling::park(hub, WaitInfo{"hooked sleep"}, wake, &s, deadline.id());
     return 0;
   });
 }

@@ -92,25 +92,26 @@ ThreadPool& pool() {
 void run_on_thread_pool(std::function<void()> job) {
   Hub& hub = Hub::current();
   WaitInfo info{"to_thread"};
-  hub.check_can_block(info);
+  detail::Scheduling::check_can_block(hub, info);
   struct Call {
     Hub* hub;
     FiberRecord* fiber;
     bool done = false;
-  } call{&hub, &hub.running()};
-  hub.begin_external_work();
-  pool().submit([job = std::move(job), mailbox = hub.mailbox(), &call]() mutable {
-    job();
-    mailbox->post([&call] {
-      call.done = true;
-      call.hub->end_external_work();
-      call.hub->schedule(*call.fiber);
-    });
-  });
+  } call{&hub, &detail::Scheduling::running(hub)};
+  detail::Scheduling::begin_external_work(hub);
+  pool().submit(
+      [job = std::move(job), mailbox = detail::Scheduling::mailbox(hub), &call]() mutable {
+        job();
+        mailbox->post([&call] {
+          call.done = true;
+          detail::Scheduling::end_external_work(*call.hub);
+          detail::Scheduling::schedule(*call.hub, *call.fiber);
+        });
+      });
   // Interrupts cannot stop the job, so cancel does nothing and only completion wakes us;
   // park() then delivers the kill or timeout.
   auto ignore_cancel = [](void*) noexcept {};
-  while (!call.done) hub.park(info, ignore_cancel, nullptr);
+  while (!call.done) detail::Scheduling::park(hub, info, ignore_cancel, nullptr);
 }
 
 std::size_t thread_pool_size() noexcept { return pool_slot() ? pool().size() : 0; }

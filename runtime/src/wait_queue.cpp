@@ -7,20 +7,21 @@ namespace braid::detail {
 bool WaitQueue::wait(std::optional<Duration> timeout, WaitInfo info, void* slot) {
   Hub& hub = Hub::current();
   Waiter w;
-  w.fiber = &hub.running();
+  w.fiber = &detail::Scheduling::running(hub);
   w.slot = slot;
   push(w);
   Deadline deadline(timeout);
   // Every path out of park() has unlinked `w`: notify does, and so does cancel_wait
   // (kill, timeout, LoopExit).
-  const Hub::ParkResult r = hub.park(info, &WaitQueue::cancel_wait, &w, deadline.id());
-  return r == Hub::ParkResult::woken && w.notified;
+  const detail::ParkResult r =
+      detail::Scheduling::park(hub, info, &WaitQueue::cancel_wait, &w, deadline.id());
+  return r == detail::ParkResult::woken && w.notified;
 }
 
 void WaitQueue::cancel_wait(void* waiter) noexcept {
   auto* w = static_cast<Waiter*>(waiter);
   if (w->queue != nullptr) w->queue->remove(*w);
-  Hub::current().schedule(*w->fiber);
+  detail::Scheduling::schedule(Hub::current(), *w->fiber);
 }
 
 bool WaitQueue::notify_one() noexcept {
@@ -28,7 +29,7 @@ bool WaitQueue::notify_one() noexcept {
   if (w == nullptr) return false;
   remove(*w);
   w->notified = true;
-  Hub::current().schedule(*w->fiber);
+  detail::Scheduling::schedule(Hub::current(), *w->fiber);
   return true;
 }
 

@@ -69,7 +69,7 @@ TEST_CASE("signal_handler runs fn in a new coroutine, which may park", "[coro][s
   braid::Event done;
   auto h = braid::signal_handler(SIGUSR1, [&] {
     in_coroutine = braid::Hub::current().in_coroutine();
-    name = braid::Hub::current().running().display_name();
+    name = braid::detail::Scheduling::running(braid::Hub::current()).display_name();
     braid::sleep(20ms);  // parking is allowed: this is a coroutine, not a loop callback
     done.set();
   });

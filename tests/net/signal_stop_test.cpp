@@ -39,7 +39,7 @@ TEST_CASE("a signal handler stops a StreamServer, parking through its grace", "[
   braid::Event stop_returned;
   std::string stopped_in;
   auto on_term = braid::signal_handler(SIGTERM, [&] {
-    stopped_in = braid::Hub::current().running().display_name();
+    stopped_in = braid::detail::Scheduling::running(braid::Hub::current()).display_name();
     server.stop();  // parks: up to stop_timeout for the client, then the kill
     stop_returned.set();
   });

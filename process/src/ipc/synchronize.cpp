@@ -17,7 +17,7 @@ constexpr Duration kOwnerCheck = std::chrono::milliseconds(100);
 
 // The running coroutine within this process (RLock ownership).
 std::uintptr_t coroutine_tag() {
-  return reinterpret_cast<std::uintptr_t>(&Hub::current().running());
+  return reinterpret_cast<std::uintptr_t>(&braid::detail::Scheduling::running(Hub::current()));
 }
 
 }  // namespace

@@ -288,7 +288,7 @@ void PoolCore::join() {
 void PoolCore::stop_coroutines() noexcept {
   for (auto& s : slots_) s->kill_coroutines();
   if (callback_task_ && !callback_task_->ready() &&
-      callback_task_->state_ptr().get() != &Hub::current().running()) {
+      callback_task_->state_ptr().get() != &braid::detail::Scheduling::running(Hub::current())) {
     try {
       callback_task_->kill(true);
     } catch (...) {

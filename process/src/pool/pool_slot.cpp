@@ -423,7 +423,7 @@ void Slot::write_loop() {
 // ---- terminate()
 
 void Slot::kill_coroutines() noexcept {
-  const void* self = &Hub::current().running();
+  const void* self = &braid::detail::Scheduling::running(Hub::current());
   for (Task<void>* t : {&supervisor_, &writer_}) {
     if (!t->valid() || t->ready() || t->state_ptr().get() == self) continue;
     try {

@@ -59,7 +59,7 @@ void report_overflow(const FiberRecord& f) {
 void on_segv(int sig, siginfo_t* info, void* uctx) {
   const char* addr = static_cast<const char*>(info->si_addr);
   if (Hub* hub = Hub::current_if_any()) {
-    const FiberRecord& f = hub->running();
+    const FiberRecord& f = detail::Scheduling::running(*hub);
     if (f.stack.guard != nullptr && addr >= f.stack.guard &&
         addr < f.stack.guard + f.stack.guard_size) {
       report_overflow(f);

@@ -90,7 +90,8 @@ template <class T>
 void Channel<T>::put(T v, std::optional<Duration> timeout) {
   throw_if_shut("Channel.put");
   if (!getters_.empty()) {
-    Hub::current().check_interrupt();  // a pending kill or timeout still takes effect
+    detail::Scheduling::check_interrupt(
+        Hub::current());  // a pending kill or timeout still takes effect
     hand_to_getter(v);
     return;
   }
@@ -107,7 +108,7 @@ template <class T>
 T Channel<T>::get(std::optional<Duration> timeout) {
   throw_if_shut("Channel.get");
   if (!putters_.empty()) {
-    Hub::current().check_interrupt();
+    detail::Scheduling::check_interrupt(Hub::current());
     return std::move(*take_from_putter());
   }
   std::optional<T> out;

@@ -37,7 +37,8 @@ class Event {
   /// @throws the parking-call errors (errors.hpp).
   bool wait(std::optional<Duration> timeout = {}) {
     if (flag_) {
-      if (waking_ > 0 && !Hub::current().in_hub_callback()) Hub::current().yield();
+      if (waking_ > 0 && !detail::Scheduling::in_hub_callback(Hub::current()))
+        detail::Scheduling::yield(Hub::current());
       return true;
     }
     bool woken_by_set = false;

@@ -214,7 +214,7 @@ template <class T, class Store>
 void Queue<T, Store>::put(T v, std::optional<Duration> timeout) {
   throw_if_shut("Queue.put");
   if (!full() && putters_.empty()) {
-    Hub::current().check_interrupt();
+    detail::Scheduling::check_interrupt(Hub::current());
     push(std::move(v));
     return;
   }
@@ -243,7 +243,7 @@ std::optional<T> Queue<T, Store>::wait_for_item(std::optional<Duration> timeout,
 template <class T, class Store>
 T Queue<T, Store>::get(std::optional<Duration> timeout) {
   if (!empty()) {
-    Hub::current().check_interrupt();
+    detail::Scheduling::check_interrupt(Hub::current());
     return pop();
   }
   return std::move(*wait_for_item(timeout, false));
@@ -252,7 +252,7 @@ T Queue<T, Store>::get(std::optional<Duration> timeout) {
 template <class T, class Store>
 T Queue<T, Store>::peek(std::optional<Duration> timeout) requires std::copy_constructible<T> {
   if (!empty()) {
-    Hub::current().check_interrupt();
+    detail::Scheduling::check_interrupt(Hub::current());
     return items_.front();
   }
   return std::move(*wait_for_item(timeout, true));

@@ -75,7 +75,8 @@ inline void Timeout::start() {
     throw std::logic_error("Timeout.start: already pending; cancel() it before starting again");
   }
   deadline_.reset();
-  owner_ = Hub::current().running().keep_alive;  // null for the root: it outlives us
+  owner_ =
+      detail::Scheduling::running(Hub::current()).keep_alive;  // null for the root: it outlives us
   deadline_.emplace(length_, this);
 }
 

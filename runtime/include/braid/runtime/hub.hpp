@@ -5,6 +5,15 @@
 // What may switch: every blocking braid call parks the calling coroutine and lets the hub
 // run others. Called outside any coroutine (in main, the "root" context), a blocking call
 // runs the hub until it can return, so `spawn` + `joinall` in main just works.
+//
+// Public: what an application drives or observes — the loop (run, run_once, poll, run_for,
+// stop, post), embedding (the io_context constructor, install/uninstall, context,
+// native_handle, next_timeout, KeepAlive), introspection (in_coroutine, live_count,
+// stats) and cooperate(), which an application's own I/O loop (a database client adapter)
+// needs to stay fair. Private, reached only through detail::Scheduling: the scheduling
+// half (park, schedule, interrupts, timers, external work, fork reset), whose callers must
+// keep the scheduler's invariants; applications use the coro primitives built on it
+// (yield_now, sleep, Event, Timeout...).
 #pragma once
 
 #include <braid/runtime/detail/fiber_record.hpp>
@@ -23,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 namespace braid {
 
@@ -32,6 +42,10 @@ namespace detail {
 struct HubMailbox;
 class FdWatcher;
 struct DiagnosticsAccess;
+struct Scheduling;
+
+/// Result of a park with a deadline of its own.
+enum class ParkResult { woken, timed_out };
 }  // namespace detail
 
 class Hub {
@@ -112,13 +126,27 @@ class Hub {
   /// `reset_window`, the lag window and the longest turn start afresh after this call.
   HubStats stats(bool reset_window = false);
 
-  // ---- Internal interface for braid's own modules (coro/, net/, process/). ----
+  /// For I/O loops (braid's own and an application's, e.g. a database client adapter),
+  /// called before each operation that may complete without parking (a speculative send, an accept,
+  /// a read of buffered bytes): after kSliceOps such calls in one run of a coroutine, it yields to
+  /// the hub, so a socket that never blocks cannot keep timers, ready coroutines and other I/O
+  /// waiting (Tokio's "coop budget"). Call it before the operation, never between an operation and
+  /// reporting its result: it may throw GreenletExit or TimeoutError, as any switch point does. A
+  /// counter increment in the common case; does nothing inside a hub callback.
+  void cooperate() {
+    if (++slice_ops_ >= kSliceOps) cooperate_slow();
+  }
+  /// Operations a coroutine may complete without parking before cooperate() yields.
+  static constexpr unsigned kSliceOps = 32;
+
+ private:
+  // ---- The scheduling half: braid's own modules reach it through detail::Scheduling
+  // (below), so an application cannot park, wake or interrupt a context by hand.
 
   /// The running context: a spawned coroutine, or the root.
   detail::FiberRecord& running() noexcept { return *current_; }
 
-  /// Result of a park with a deadline of its own.
-  enum class ParkResult { woken, timed_out };
+  using ParkResult = detail::ParkResult;
 
   /// Parks the running context until something calls schedule() on it. The caller has
   /// registered itself where a wake will come from, and passes `cancel` to undo that
@@ -151,18 +179,6 @@ class Hub {
   /// Puts the running coroutine at the back of the ready queue and switches away; in the
   /// root context, runs one non-blocking loop iteration.
   void yield();
-  /// For braid's own I/O loops, called before each operation that may complete without
-  /// parking (a speculative send, an accept, a read of buffered bytes): after kSliceOps
-  /// such calls in one run of a coroutine, it yields to the hub, so a socket that never
-  /// blocks cannot keep timers, ready coroutines and other I/O waiting (Tokio's "coop
-  /// budget"). Call it before the operation, never between an operation and reporting its
-  /// result: it may throw GreenletExit or TimeoutError, as any switch point does. A
-  /// counter increment in the common case; does nothing inside a hub callback.
-  void cooperate() {
-    if (++slice_ops_ >= kSliceOps) cooperate_slow();
-  }
-  /// Operations a coroutine may complete without parking before cooperate() yields.
-  static constexpr unsigned kSliceOps = 32;
   /// Starts tracking a spawned coroutine and queues it to run.
   void start(std::shared_ptr<detail::FiberRecord> f);
   /// Finishes a coroutine that never started (killed first): it will never run.
@@ -184,7 +200,6 @@ class Hub {
   /// without running.
   void reset_after_fork();
 
- private:
   struct ReadyQueue {
     detail::FiberRecord* head = nullptr;
     detail::FiberRecord* tail = nullptr;
@@ -262,6 +277,7 @@ class Hub {
   friend struct detail::HubMailbox;
   friend class detail::FdWatcher;
   friend struct detail::DiagnosticsAccess;
+  friend struct detail::Scheduling;
 };
 
 namespace detail {
@@ -270,6 +286,42 @@ struct HubMailbox {
   std::mutex mutex;
   Hub* hub = nullptr;  // null once the hub is gone
   bool post(std::function<void()> fn);
+};
+
+/// The hub's scheduling half, for braid's own modules (coro, net, process, hooks) and
+/// their templates: parking and waking contexts, interrupts, timers, outstanding
+/// cross-thread work. Each function forwards to the Hub member of the same name, whose
+/// comment says what it does. Not part of the API: its signatures change as the runtime
+/// does, and misuse (a wake for a context that is not parked where it registered) breaks
+/// the scheduler's invariants.
+struct Scheduling {
+  static FiberRecord& running(Hub& hub) noexcept { return hub.running(); }
+  static ParkResult park(Hub& hub, WaitInfo info, CancelFn cancel, void* cancel_arg,
+                         const void* own_deadline = nullptr) {
+    return hub.park(info, cancel, cancel_arg, own_deadline);
+  }
+  static void schedule(Hub& hub, FiberRecord& f) noexcept { hub.schedule(f); }
+  static void wake_from_handler(Hub& hub, FiberRecord& f) noexcept { hub.wake_from_handler(f); }
+  static void interrupt(Hub& hub, FiberRecord& f, Interrupt kind, const void* source = nullptr,
+                        std::chrono::nanoseconds length = {}) noexcept {
+    hub.interrupt(f, kind, source, length);
+  }
+  static void clear_timeout(Hub& hub, FiberRecord& f, const void* source) noexcept {
+    hub.clear_timeout(f, source);
+  }
+  static void check_can_block(const Hub& hub, const WaitInfo& info) { hub.check_can_block(info); }
+  static bool in_hub_callback(const Hub& hub) noexcept { return hub.in_hub_callback(); }
+  static void check_interrupt(Hub& hub) { hub.check_interrupt(); }
+  static void yield(Hub& hub) { hub.yield(); }
+  static void start(Hub& hub, std::shared_ptr<FiberRecord> f) { hub.start(std::move(f)); }
+  static void cancel_unstarted(Hub& hub, FiberRecord& f) noexcept { hub.cancel_unstarted(f); }
+  static TimerHeap& timers(Hub& hub) noexcept { return hub.timers(); }
+  static void add_timer(Hub& hub, TimerNode& node) { hub.add_timer(node); }
+  static void remove_timer(Hub& hub, TimerNode& node) noexcept { hub.remove_timer(node); }
+  static void begin_external_work(Hub& hub) { hub.begin_external_work(); }
+  static void end_external_work(Hub& hub) noexcept { hub.end_external_work(); }
+  static std::shared_ptr<HubMailbox> mailbox(const Hub& hub) noexcept { return hub.mailbox(); }
+  static void reset_after_fork(Hub& hub) { hub.reset_after_fork(); }
 };
 }  // namespace detail
 

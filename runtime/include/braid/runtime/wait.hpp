@@ -49,16 +49,16 @@ boost::system::error_code await_op(Initiate&& initiate, std::optional<Duration> 
     boost::asio::cancellation_signal signal;
     boost::system::error_code ec;
     bool done = false;
-  } st{&hub, &hub.running(), value, {}, {}, false};
-  hub.check_can_block(info);
-  hub.check_interrupt();
+  } st{&hub, &detail::Scheduling::running(hub), value, {}, {}, false};
+  detail::Scheduling::check_can_block(hub, info);
+  detail::Scheduling::check_interrupt(hub);
   auto complete = [&st](const boost::system::error_code& ec, auto&&... result) {
     st.ec = ec;
     if constexpr (sizeof...(result) == 1) {
       if (st.value != nullptr) *st.value = std::move(result...);
     }
     st.done = true;
-    st.hub->wake_from_handler(*st.fiber);
+    detail::Scheduling::wake_from_handler(*st.hub, *st.fiber);
   };
   std::forward<Initiate>(initiate)(
       boost::asio::bind_cancellation_slot(st.signal.slot(), std::move(complete)));
@@ -69,9 +69,10 @@ boost::system::error_code await_op(Initiate&& initiate, std::optional<Duration> 
   };
   // The handler refers to `st`. park() returns (or throws) only after a wake, and with
   // a pending operation only its handler wakes us, so `st` outlives the operation.
-  const Hub::ParkResult r =
-      st.done ? Hub::ParkResult::woken : hub.park(info, cancel, &st, deadline.id());
-  if (r == Hub::ParkResult::timed_out) return boost::asio::error::timed_out;
+  const detail::ParkResult r =
+      st.done ? detail::ParkResult::woken
+              : detail::Scheduling::park(hub, info, cancel, &st, deadline.id());
+  if (r == detail::ParkResult::timed_out) return boost::asio::error::timed_out;
   return st.ec;
 }
 
