@@ -1,6 +1,7 @@
 #include <braid/runtime/detail/readiness_set.hpp>
 
 #include <braid/runtime/detail/deadline.hpp>
+#include <braid/runtime/detail/sys.hpp>
 
 #include <fmt/format.h>
 
@@ -87,10 +88,7 @@ std::vector<ReadinessSet::Ready> ReadinessSet::wait(std::optional<Duration> time
   if (!is_open()) throw_errno(EBADF, fmt::format("{}: the readiness set is closed", what));
   std::vector<epoll_event> events(std::clamp<std::size_t>(capacity, 1, 1024));
   for (;;) {
-    int n;
-    do {
-      n = ::epoll_wait(fd(), events.data(), static_cast<int>(events.size()), 0);
-    } while (n < 0 && errno == EINTR);
+    const int n = sys::epoll_wait(fd(), events.data(), static_cast<int>(events.size()), 0);
     if (n < 0) throw_errno(errno, fmt::format("{}: epoll_wait", what));
     if (n > 0) {
       std::vector<Ready> out;
