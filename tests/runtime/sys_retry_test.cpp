@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -172,6 +173,51 @@ TEST_CASE("sys::poll: an interrupted wait goes on until the descriptor is ready"
     CHECK(call.result.get() == 0);
     CHECK(std::chrono::steady_clock::now() - started >= 300ms);
   }
+}
+
+TEST_CASE("sys::connect: an interrupted connect is EINPROGRESS and completes later", "[sys]") {
+  InterruptingHandler handler;
+  // A listener whose accept queue holds one connection: a second connect's SYN is
+  // dropped, so a blocking connect waits in the kernel (retransmitting) until accept().
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(listener);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), len) == 0);
+  REQUIRE(::listen(listener.get(), 0) == 0);
+  REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const auto* to = reinterpret_cast<const sockaddr*>(&addr);
+
+  UniqueFd first(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  REQUIRE(::connect(first.get(), to, sizeof addr) == 0);  // fills the accept queue
+
+  UniqueFd second(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  BlockedCall call([&] {
+    const int r = sys::connect(second.get(), to, sizeof addr);
+    return r < 0 ? -errno : r;
+  });
+  REQUIRE(wait_until_blocked_in(call.tid, SYS_connect));
+  REQUIRE(::pthread_kill(call.thread.native_handle(), SIGUSR1) == 0);
+  REQUIRE(call.result.wait_for(20s) == std::future_status::ready);
+  CHECK(call.result.get() == -EINPROGRESS);
+
+  // The connection goes on in the background: room in the queue lets it complete.
+  const UniqueFd accepted_first(sys::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  REQUIRE(accepted_first);
+  pollfd pfd{second.get(), POLLOUT, 0};
+  REQUIRE(sys::poll(&pfd, 1, 20000) == 1);
+  int err = -1;
+  socklen_t err_len = sizeof err;
+  REQUIRE(::getsockopt(second.get(), SOL_SOCKET, SO_ERROR, &err, &err_len) == 0);
+  CHECK(err == 0);
+  const UniqueFd accepted(sys::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  REQUIRE(accepted);
+  REQUIRE(sys::write(second.get(), "ok", 2) == 2);  // and it carries data
+  char buf[2] = {};
+  REQUIRE(sys::read(accepted.get(), buf, 2) == 2);
+  CHECK(std::string(buf, 2) == "ok");
 }
 
 TEST_CASE("sys: failures keep -1 and the call's errno", "[sys]") {

@@ -61,6 +61,7 @@ TEST_CASE("UniqueFd: a move hands ownership over; the source closes nothing", "[
     CHECK(p.r.get() == -1);
     CHECK(tmp.get() == raw);
     moved = std::move(tmp);
+    // NOLINTNEXTLINE(bugprone-use-after-move): the moved-from state is what is checked
     CHECK(tmp.get() == -1);
   }  // tmp, now empty, is destroyed: it must not close raw
   CHECK(moved.get() == raw);

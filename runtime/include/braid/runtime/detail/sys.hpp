@@ -10,9 +10,10 @@
 // Why retry: a signal handler installed without SA_RESTART (a profiler's SIGPROF, the
 // program's own SIGALRM or SIGCHLD) makes a blocking call fail with EINTR; the call did
 // nothing and is safe to repeat. Two exceptions, which are not plain retries:
-//  - connect(2): on Linux an interrupted connect goes on in the background; calling it
-//    again fails (EALREADY), so sys::connect reports EINPROGRESS instead, which callers
-//    handle already (wait for writability, then read SO_ERROR).
+//  - connect(2): an interrupted connect goes on in the background (POSIX; Linux's TCP);
+//    calling it again while it does fails (EALREADY), so sys::connect reports
+//    EINPROGRESS instead, which callers handle already (wait for writability, then read
+//    SO_ERROR).
 //  - close(2): never retried (Linux frees the descriptor before it can be interrupted);
 //    see detail::UniqueFd.
 // Calls with a timeout (poll, epoll_wait) go on with the time left, not the full timeout.
