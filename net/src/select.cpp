@@ -1,6 +1,7 @@
 #include <braid/net/select.hpp>
 
 #include <braid/net/selector.hpp>
+#include <braid/runtime/detail/sys.hpp>
 
 #include "socket_ops.hpp"
 
@@ -21,10 +22,7 @@ struct Interest {
 
 // poll(2) with a zero timeout gives select(2)'s answer for this instant.
 bool poll_now(std::vector<pollfd>& fds) {
-  int n;
-  do {
-    n = ::poll(fds.data(), fds.size(), 0);
-  } while (n < 0 && errno == EINTR);
+  const int n = braid::detail::sys::poll(fds.data(), fds.size(), 0);
   if (n < 0) detail::throw_error(detail::last_error(), "select: poll");
   for (const pollfd& p : fds) {
     if (p.revents & POLLNVAL) {

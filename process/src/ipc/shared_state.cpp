@@ -1,6 +1,7 @@
 #include <braid/process/detail/shared_state.hpp>
 
 #include <braid/coro/sleep.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/errors.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -17,6 +18,8 @@
 #include <system_error>
 
 namespace braid::process::detail {
+
+namespace sys = braid::detail::sys;
 
 SharedMapping::SharedMapping(std::size_t bytes, bool noreserve) : size_(bytes) {
   const int flags = MAP_SHARED | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0);
@@ -53,28 +56,19 @@ void SharedMutex::unlock() noexcept { ::pthread_mutex_unlock(&m); }
 
 SharedCond::SharedCond(SharedCondState* state)
     : state_(state), fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE)) {
-  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  if (!fd_) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
-SharedCond::~SharedCond() {
-  if (fd_ >= 0) ::close(fd_);
-}
+SharedCond::~SharedCond() = default;
 
 bool SharedCond::try_take() noexcept {
   std::uint64_t v = 0;
-  ssize_t r;
-  do {
-    r = ::read(fd_, &v, sizeof v);
-  } while (r < 0 && errno == EINTR);
-  return r == static_cast<ssize_t>(sizeof v);
+  return sys::read(fd_.get(), &v, sizeof v) == static_cast<ssize_t>(sizeof v);
 }
 
 void SharedCond::put_back() noexcept {
   const std::uint64_t v = 1;
-  ssize_t r;
-  do {
-    r = ::write(fd_, &v, sizeof v);
-  } while (r < 0 && errno == EINTR);
+  (void)sys::write(fd_.get(), &v, sizeof v);
 }
 
 bool SharedCond::notified_since(std::uint64_t ticket) const noexcept {
@@ -87,10 +81,7 @@ void SharedCond::notify(std::uint32_t n) noexcept {
   state_->waiters -= n;
   std::atomic_ref<std::uint64_t>(state_->seq).fetch_add(1, std::memory_order_release);
   const std::uint64_t v = n;
-  ssize_t r;
-  do {
-    r = ::write(fd_, &v, sizeof v);
-  } while (r < 0 && errno == EINTR);
+  (void)sys::write(fd_.get(), &v, sizeof v);
 }
 
 void SharedCond::leave(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept {
@@ -119,7 +110,7 @@ bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout, std::uin
         continue;
       }
       if (until.passed()) break;
-      braid::wait_readable(fd_, until.remaining());
+      braid::wait_readable(fd_.get(), until.remaining());
     }
   } catch (const TimeoutError& e) {
     if (e.source() != nullptr) {  // an enclosing braid::Timeout: leave, pass a token on

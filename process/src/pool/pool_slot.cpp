@@ -7,6 +7,7 @@
 #include <braid/process/pool.hpp>
 #include <braid/runtime/detail/clock.hpp>
 #include <braid/runtime/detail/fd_watcher.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/log.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -207,12 +208,13 @@ bool Slot::spin_for_reply(Proc& p, std::chrono::nanoseconds spin) {
   if (braid::detail::Clock::manual() != nullptr) return false;
   const auto until = braid::detail::Clock::now() + spin;
   do {
-    const ssize_t r = ::recv(p.fd, p.in.data() + p.in_end, p.in.size() - p.in_end, MSG_DONTWAIT);
+    const ssize_t r = braid::detail::sys::recv(p.fd, p.in.data() + p.in_end, p.in.size() - p.in_end,
+                                               MSG_DONTWAIT);
     if (r > 0) {
       p.in_end += static_cast<std::size_t>(r);
       return handle_frames(p) ? (core_.pump(), true) : false;
     }
-    if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
+    if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
     braid::yield_now();
   } while (braid::detail::Clock::now() < until);
   return false;
@@ -382,9 +384,8 @@ Slot::Flush Slot::flush(Proc& p) noexcept {
     msghdr m{};
     m.msg_iov = iov;
     m.msg_iovlen = cnt;
-    const ssize_t r = ::sendmsg(p.fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t r = braid::detail::sys::sendmsg(p.fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (r < 0) {
-      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return Flush::would_block;
       p.write_failed = true;  // the worker is gone: serve() sees EOF and buries it
       return Flush::failed;

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <braid/runtime/detail/deadline.hpp>
+#include <braid/runtime/detail/unique_fd.hpp>
 #include <braid/runtime/hub.hpp>
 
 #include <pthread.h>
@@ -105,7 +106,7 @@ class SharedCond {
   void notify(std::uint32_t n = 1) noexcept;
   void notify_all() noexcept { notify(state_->waiters); }
   std::uint32_t waiters() const noexcept { return state_->waiters; }
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return fd_.get(); }
 
  private:
   bool try_take() noexcept;  // one token, without parking
@@ -114,7 +115,7 @@ class SharedCond {
   void leave(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept;
 
   SharedCondState* state_;
-  int fd_ = -1;
+  braid::detail::UniqueFd fd_;
 };
 
 /// RAII holder for a SharedMutex (std::lock_guard needs BasicLockable; this is one too).
