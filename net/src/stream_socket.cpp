@@ -1,4 +1,4 @@
-#include <braid/net/detail/stream_socket.hpp>
+#include <braid/net/stream_socket.hpp>
 
 #include "socket_ops.hpp"
 
@@ -11,7 +11,9 @@
 #include <cstring>
 #include <span>
 
-namespace braid::net::detail {
+namespace braid::net {
+
+using namespace detail;  // the socket layer: SockAddr, SocketHandle, socket_ops
 
 namespace {
 using boost::asio::const_buffer;
@@ -220,4 +222,4 @@ void StreamSocket::connect_to(const SockAddr& to, const CallDeadline& deadline,
   if (!ec) ec = finish_connect(handle_.fd());
 }
 
-}  // namespace braid::net::detail
+}  // namespace braid::net

@@ -1,6 +1,7 @@
 // braid's cooperative networking: TcpStream, TcpListener, StreamServer, ServerGroup (a
 // StreamServer in pre-forked worker processes), UdpSocket, UnixStream, UnixListener,
-// select() and BasicSelector (includes coro.hpp).
+// StreamSocket (what TcpStream and UnixStream share: recv, send, sendall...), select()
+// and BasicSelector (includes coro.hpp).
 //
 // What may switch: connect, accept, recv, recv_exact, recvfrom, send, sendall, sendto,
 // read_some, write_some, select, BasicSelector::select, StreamServer::serve_forever and
@@ -16,6 +17,7 @@
 #include <braid/net/selector.hpp>
 #include <braid/net/server_group.hpp>
 #include <braid/net/stream_server.hpp>
+#include <braid/net/stream_socket.hpp>
 #include <braid/net/tcp_listener.hpp>
 #include <braid/net/tcp_stream.hpp>
 #include <braid/net/udp_socket.hpp>

@@ -1,7 +1,7 @@
 // TcpStream: a connected TCP socket whose calls park only the calling coroutine.
 #pragma once
 
-#include <braid/net/detail/stream_socket.hpp>
+#include <braid/net/stream_socket.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -25,7 +25,7 @@ class TcpListener;
 ///   char buf[4];
 ///   s.recv_exact(buf);
 /// @endcode
-class TcpStream : public detail::StreamSocket {
+class TcpStream : public StreamSocket {
  public:
   TcpStream() noexcept = default;
 

@@ -4,7 +4,7 @@
 
 #include <braid/net/address.hpp>
 #include <braid/net/detail/listener_core.hpp>
-#include <braid/net/detail/stream_socket.hpp>
+#include <braid/net/stream_socket.hpp>
 
 #include <optional>
 #include <string>
@@ -17,7 +17,7 @@ class UnixListener;
 
 /// A connected Unix-domain stream socket: recv/send/sendall/recv_exact/read_some/...
 /// as TcpStream. Move-only.
-class UnixStream : public detail::StreamSocket {
+class UnixStream : public StreamSocket {
  public:
   UnixStream() noexcept = default;
 

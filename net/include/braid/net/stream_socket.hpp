@@ -1,6 +1,7 @@
-// Internal: what TcpStream and UnixStream share — a connected stream socket whose calls
-// park only the calling coroutine, and which models Asio's SyncReadStream and
+// StreamSocket: what TcpStream and UnixStream share — a connected stream socket whose
+// calls park only the calling coroutine, and which models Asio's SyncReadStream and
 // SyncWriteStream so libraries written for blocking Asio streams (Boost.Beast) run on it.
+// Its recv/send/sendall/set_timeout are the calls applications make on either stream.
 #pragma once
 
 #include <braid/net/address.hpp>
@@ -18,8 +19,20 @@
 #include <string>
 #include <string_view>
 
-namespace braid::net::detail {
+namespace braid::net {
 
+/// The connected stream socket behind TcpStream and UnixStream: receive, send, half-close,
+/// per-call timeouts and Asio's SyncReadStream/SyncWriteStream. Not built directly: a
+/// stream comes from TcpStream::connect, UnixStream::connect or a listener's accept.
+/// Move-only; the destructor closes it. Every receive or send parks only the calling
+/// coroutine (in `main`, it runs the hub until it can return), and all of them throw
+/// the parking-call errors (errors.hpp) as well as those listed.
+/// @par Example
+/// @code
+///   std::string line = stream.recv(4096);   // "" at EOF
+///   stream.set_timeout(5s);                 // each later call: TimeoutError past 5 s
+///   stream.sendall("reply\n");
+/// @endcode
 class StreamSocket {
  public:
   /// Asio's SyncReadStream/SyncWriteStream expect an executor; it is the hub's.
@@ -115,11 +128,12 @@ class StreamSocket {
 
  protected:
   /// Adopts a connected, non-blocking `fd` whose peer is `peer`.
-  StreamSocket(int fd, const SockAddr& peer, const char* what);
-  const SockAddr& peer() const noexcept { return peer_; }
+  StreamSocket(int fd, const detail::SockAddr& peer, const char* what);
+  const detail::SockAddr& peer() const noexcept { return peer_; }
   /// Connects the (fresh) socket to `to`, parking while in progress; errors in `ec`
   /// (asio::error::timed_out when `deadline` passed).
-  void connect_to(const SockAddr& to, const CallDeadline& deadline, boost::system::error_code& ec);
+  void connect_to(const detail::SockAddr& to, const detail::CallDeadline& deadline,
+                  boost::system::error_code& ec);
 
  private:
   static constexpr std::size_t kMaxBuffers = 16;  // iovecs per read_some/write_some
@@ -133,14 +147,14 @@ class StreamSocket {
   std::size_t read_seq(const boost::asio::mutable_buffer* bufs, std::size_t n,
                        std::optional<Duration> limit, boost::system::error_code& ec);
   std::size_t write_from(const boost::asio::const_buffer* bufs, std::size_t n,
-                         const CallDeadline& deadline, boost::system::error_code& ec);
+                         const detail::CallDeadline& deadline, boost::system::error_code& ec);
   std::string describe(const char* op) const;
   void require_open(const char* op) const;
 
-  SocketHandle handle_;              // the descriptor and its reactor registration
-  SockAddr peer_;                    // for messages and peer_address()
+  detail::SocketHandle handle_;      // the descriptor and its reactor registration
+  detail::SockAddr peer_;            // for messages and peer_address()
   std::optional<Duration> timeout_;  // set_timeout's per-call limit
   std::string unread_;               // bytes read by a call that then threw (rare)
 };
 
-}  // namespace braid::net::detail
+}  // namespace braid::net
