@@ -348,7 +348,8 @@ def type_name(text):
 def declaration(text, doc, scope_kind):
     """An Entry for a `;`-terminated declaration, or None for what the reference omits."""
     bare = strip_template(text)
-    first = bare.split()[0] if bare.split() else ""
+    word = re.match(r"\w+", bare)
+    first = word.group(0) if word else ""  # `static_assert(` has no space before its paren
     if not bare or first in ("static_assert", "friend") or text.startswith(("extern template", "template class")):
         return None
     if re.fullmatch(r"(class|struct|union|enum(\s+class)?)\s+\w+(\s*:\s*[\w:]+)?", bare):
