@@ -1,6 +1,7 @@
 // Runs examples/seeds/s16_cpu_bound: the same CPU-bound work sequentially and in two
 // processes. CI machines have two (shared) cores, so the check is loose: the parallel run
-// must beat the sequential one in at least one of three attempts.
+// must beat the sequential one in at least one of six attempts (a neighbour holding one
+// core for a moment makes the two runs equal).
 #include <catch2/catch.hpp>
 
 #include "run_example.hpp"
@@ -18,7 +19,7 @@ using braid::test::lines_of;
 
 TEST_CASE("S16: CPU-bound work in two processes beats running it twice", "[seeds][process][slow]") {
   bool faster = false;
-  for (int attempt = 0; attempt < 3 && !faster; ++attempt) {
+  for (int attempt = 0; attempt < 6 && !faster; ++attempt) {
     auto r = braid::test::run_example("s16_cpu_bound", "20000000");
     REQUIRE(r.exit_code == 0);
     auto l = lines_of(r.out);
