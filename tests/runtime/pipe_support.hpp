@@ -1,5 +1,7 @@
-// A non-blocking pipe for the descriptor-wait tests (FdWatcher, ReadinessSet).
+// Pipes for the descriptor tests (FdWatcher, ReadinessSet, UniqueFd, detail::sys).
 #pragma once
+
+#include <braid/runtime/detail/unique_fd.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -26,6 +28,17 @@ struct NonBlockingPipe {
     if (w >= 0) ::close(w);
   }
   void put(char c) const { REQUIRE(::write(w, &c, 1) == 1); }
+};
+
+/// Both ends of a fresh blocking pipe, each owned.
+struct OwnedPipe {
+  braid::detail::UniqueFd r, w;
+  OwnedPipe() {
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+    r.reset(fds[0]);
+    w.reset(fds[1]);
+  }
 };
 
 /// Writes to `fd` until a write would block.

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "pipe_support.hpp"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -49,15 +51,7 @@ class InterruptingHandler {
   struct sigaction old_ {};
 };
 
-struct Pipe {
-  UniqueFd r, w;
-  Pipe() {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    r.reset(fds[0]);
-    w.reset(fds[1]);
-  }
-};
+using Pipe = braid::test::OwnedPipe;
 
 // The system call thread `tid` is blocked in, from /proc (-1 when running or unknown).
 long blocked_syscall(pid_t tid) {

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "pipe_support.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,16 +20,7 @@ namespace {
 bool is_open(int fd) { return ::fcntl(fd, F_GETFD) != -1; }
 bool is_closed(int fd) { return ::fcntl(fd, F_GETFD) == -1 && errno == EBADF; }
 
-// Both ends of a fresh pipe, each owned.
-struct Pipe {
-  UniqueFd r, w;
-  Pipe() {
-    int fds[2];
-    REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-    r.reset(fds[0]);
-    w.reset(fds[1]);
-  }
-};
+using Pipe = braid::test::OwnedPipe;
 
 }  // namespace
 

@@ -95,6 +95,16 @@ void SharedCond::leave(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept
   m.unlock();
 }
 
+// Leaving on an exception: a wake-up this waiter took goes to another waiter.
+void SharedCond::leave_passing_on(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept {
+  leave(m, ticket, got);
+  if (got) {
+    m.lock();
+    notify(1);
+    m.unlock();
+  }
+}
+
 bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout, std::uint64_t ticket) {
   bool got = false;
   try {
@@ -114,21 +124,11 @@ bool SharedCond::await(SharedMutex& m, std::optional<Duration> timeout, std::uin
     }
   } catch (const TimeoutError& e) {
     if (e.source() != nullptr) {  // an enclosing braid::Timeout: leave, pass a token on
-      leave(m, ticket, got);
-      if (got) {
-        m.lock();
-        notify(1);
-        m.unlock();
-      }
+      leave_passing_on(m, ticket, got);
       throw;
     }
   } catch (...) {  // a kill (GreenletExit) or an error: leave without losing a wake-up
-    leave(m, ticket, got);
-    if (got) {
-      m.lock();
-      notify(1);
-      m.unlock();
-    }
+    leave_passing_on(m, ticket, got);
     throw;
   }
   if (!got) leave(m, ticket, got);

@@ -113,6 +113,7 @@ class SharedCond {
   void put_back() noexcept;  // returns a token taken by mistake
   bool notified_since(std::uint64_t ticket) const noexcept;
   void leave(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept;
+  void leave_passing_on(SharedMutex& m, std::uint64_t ticket, bool& got) noexcept;
 
   SharedCondState* state_;
   braid::detail::UniqueFd fd_;
