@@ -1,6 +1,7 @@
 #include <braid/runtime/detail/fd_watcher.hpp>
 
 #include <braid/runtime/detail/format.hpp>
+#include <braid/runtime/detail/sys.hpp>
 #include <braid/runtime/fork.hpp>
 #include <braid/runtime/wait.hpp>
 
@@ -14,14 +15,6 @@
 #include <system_error>
 
 namespace braid::detail {
-
-ssize_t read_retry(int fd, void* buf, std::size_t n) noexcept {
-  ssize_t r;
-  do {
-    r = ::read(fd, buf, n);
-  } while (r < 0 && errno == EINTR);
-  return r;
-}
 
 namespace {
 
@@ -90,7 +83,7 @@ std::size_t FdWatcher::read_some(void* buf, std::size_t n, std::optional<Duratio
       // A writer as fast as this reader keeps every read full: yield now and then
       // (Hub::cooperate), or this loop would never go back to the hub.
       Hub::current().cooperate();
-      const ssize_t r = read_retry(fd_, buf, n);
+      const ssize_t r = sys::read(fd_, buf, n);
       if (r >= 0) {
         may_have_data_ = static_cast<std::size_t>(r) == n;
         return static_cast<std::size_t>(r);

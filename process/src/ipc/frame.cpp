@@ -29,7 +29,7 @@ std::size_t read_exact(int fd, std::byte* out, std::size_t n, std::optional<Dura
   std::size_t got = 0;
   while (got < n) {
     Hub::current().cooperate();  // a writer as fast as we read must not keep the hub away
-    const ssize_t r = braid::detail::read_retry(fd, out + got, n - got);
+    const ssize_t r = braid::detail::sys::read(fd, out + got, n - got);
     if (r > 0) {
       got += static_cast<std::size_t>(r);
       first = false;

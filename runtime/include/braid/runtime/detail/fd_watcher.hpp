@@ -21,9 +21,6 @@
 
 namespace braid::detail {
 
-/// read(2), retrying EINTR: the count, 0 at EOF, -1 with errno set (EAGAIN: nothing now).
-ssize_t read_retry(int fd, void* buf, std::size_t n) noexcept;
-
 /// A close-on-exec duplicate of `fd` registered with `ctx` (its own reactor registration,
 /// so it never clashes with another of `fd`); throws a system_error naming `what` and `fd`.
 std::unique_ptr<boost::asio::posix::stream_descriptor> register_duplicate(
